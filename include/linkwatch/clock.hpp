@@ -1,0 +1,68 @@
+// Time sources. Every component that reasons about time takes a Clock so that tests
+// can drive a ManualClock instead of sleeping.
+//
+// This header is included by the C++14 QuickFIX adapter: keep it C++14-clean.
+#pragma once
+
+#include <time.h>
+
+#include <atomic>
+#include <cstdint>
+
+namespace linkwatch {
+
+// Nanoseconds on CLOCK_MONOTONIC (deadlines, latencies) or since the Unix epoch
+// (CLOCK_REALTIME: what operators see, and what SendingTime is compared with).
+using Nanos = std::int64_t;
+
+constexpr Nanos kNanosPerMicro = 1000;
+constexpr Nanos kNanosPerMilli = 1000 * 1000;
+constexpr Nanos kNanosPerSecond = 1000 * 1000 * 1000;
+
+inline Nanos readClock(clockid_t id) noexcept {
+  timespec ts;
+  clock_gettime(id, &ts);
+  return static_cast<Nanos>(ts.tv_sec) * kNanosPerSecond + ts.tv_nsec;
+}
+
+inline Nanos monotonicNow() noexcept { return readClock(CLOCK_MONOTONIC); }
+inline Nanos wallNow() noexcept { return readClock(CLOCK_REALTIME); }
+
+// Thread-safety: implementations must be callable from any thread.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual Nanos monotonic() const noexcept = 0;
+  virtual Nanos wall() const noexcept = 0;
+};
+
+class SystemClock final : public Clock {
+ public:
+  Nanos monotonic() const noexcept override { return monotonicNow(); }
+  Nanos wall() const noexcept override { return wallNow(); }
+};
+
+// A clock that moves only when told; wall time advances together with monotonic time.
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(Nanos monotonicStart = kNanosPerSecond,
+                       Nanos wallStart = 1767225600LL * kNanosPerSecond /* 2026-01-01 UTC */)
+      : monotonic_(monotonicStart), wallOffset_(wallStart - monotonicStart) {}
+
+  Nanos monotonic() const noexcept override { return monotonic_.load(std::memory_order_acquire); }
+  Nanos wall() const noexcept override {
+    return monotonic() + wallOffset_.load(std::memory_order_acquire);
+  }
+
+  void advance(Nanos by) noexcept { monotonic_.fetch_add(by, std::memory_order_acq_rel); }
+  // Moves wall time alone (as an NTP step would); monotonic time is unaffected.
+  void setWall(Nanos wall) noexcept {
+    wallOffset_.store(wall - monotonic(), std::memory_order_release);
+  }
+
+ private:
+  std::atomic<Nanos> monotonic_;
+  std::atomic<Nanos> wallOffset_;
+};
+
+}  // namespace linkwatch

@@ -1,0 +1,119 @@
+// linkwatch's view of a QuickFIX settings file: [DEFAULT] and [SESSION] blocks as QuickFIX
+// reads them, plus the per-session keys MemberId/MemberName/Criticality/... and a
+// [LINKWATCH] section of monitor-wide keys.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <linkwatch/trading_schedule.hpp>
+
+namespace linkwatch {
+
+enum class Criticality : std::uint8_t { kCritical, kStandard, kTest };
+std::string_view toString(Criticality c) noexcept;
+// "critical", "standard" or "test" (any case); nullopt otherwise.
+std::optional<Criticality> parseCriticality(std::string_view text) noexcept;
+
+enum class ConnectionType : std::uint8_t { kAcceptor, kInitiator };
+std::string_view toString(ConnectionType t) noexcept;  // "acceptor" / "initiator"
+
+struct LinkConfig {
+  std::string memberId;    // short, unique: the `member` label
+  std::string memberName;  // display name
+  Criticality criticality = Criticality::kStandard;
+  ConnectionType connectionType = ConnectionType::kAcceptor;
+  std::string beginString;
+  std::string senderCompId;
+  std::string targetCompId;
+  std::string sessionQualifier;
+  // QuickFIX's SessionID::toString(): "FIX.4.4:EXCH->BANK01" (the `session` label).
+  std::string sessionKey;
+  // Configured HeartBtInt; for acceptors QuickFIX takes the initiator's value from its Logon,
+  // and the monitor does the same. 0 when not configured.
+  int heartBtIntSeconds = 0;
+  std::string socketHost;  // SocketConnectHost (initiator) or SocketAcceptHost (acceptor)
+  int socketPort = 0;      // SocketConnectPort or SocketAcceptPort
+  TradingSchedule schedule;
+  std::chrono::milliseconds rttProbeInterval{0};  // 0: no probes
+  // Every key of the merged [DEFAULT]+[SESSION] block, as written (QuickFIX keys included).
+  std::map<std::string, std::string> settings;
+  std::string file;
+  int line = 0;  // line of the [SESSION] header
+};
+
+struct MonitorConfig {
+  std::string file;
+  std::string httpHost = "127.0.0.1";
+  std::uint16_t httpPort = 9745;
+  double heartbeatGrace = 0.20;                        // HeartbeatGrace: fraction of HeartBtInt
+  std::chrono::milliseconds testRequestTimeout{1000};  // TestRequestTimeout
+  std::chrono::seconds flapWindow{300};                // FlapWindow
+  std::uint32_t eventQueueCapacity = 65536;            // EventQueueCapacity, per producer lane
+  std::uint32_t historySize = 10000;                   // EventHistorySize
+  std::vector<LinkConfig> links;
+};
+
+// One problem in a configuration file: where it is and what was expected there.
+struct ConfigIssue {
+  std::string file;
+  int line = 0;  // 0 when the problem is not tied to a line
+  std::string section;
+  std::string key;
+  std::string message;  // what is wrong and what was expected
+
+  std::string describe() const;  // "file:line: [SESSION] key: message"
+};
+
+class ConfigError : public std::runtime_error {
+ public:
+  explicit ConfigError(std::vector<ConfigIssue> issues);
+  const std::vector<ConfigIssue>& issues() const noexcept { return issues_; }
+
+ private:
+  std::vector<ConfigIssue> issues_;
+};
+
+// File descriptors a QuickFIX 1.15.1 process would hold for this configuration. QuickFIX waits
+// on sockets with select(): a descriptor above FD_SETSIZE-1 (1023) aborts the process ("bit out
+// of range 0 - FD_SETSIZE"), so the whole process has to stay under `limit`.
+struct DescriptorBudget {
+  static constexpr int kSocketPerSession = 1;
+  static constexpr int kFileStorePerSession = 4;  // body, header, seqnums, session files
+  static constexpr int kFileLogPerSession = 2;    // messages and event logs
+  static constexpr int kGlobalFileLog = 2;        // QuickFIX's GLOBAL log, once per process
+  static constexpr int kProcessReserve = 64;      // std streams, HTTP, journal, libraries
+  static constexpr int kLimit = 1000;             // FD_SETSIZE 1024 minus a margin
+
+  int sessions = 0;
+  int perSessionEstimate = 0;  // the largest per-session figure
+  int sessionDescriptors = 0;  // summed over the sessions
+  int listeningSockets = 0;    // one per distinct SocketAcceptPort
+  int reserve = kProcessReserve;
+  int total = 0;
+  int limit = kLimit;
+
+  bool withinLimit() const noexcept { return total <= limit; }
+  // How many sessions like the heaviest one fit in one process.
+  int maxSessions() const noexcept;
+};
+DescriptorBudget descriptorBudget(const MonitorConfig& config);
+
+// "250ms", "5s", "2m", "1h"; a bare integer means seconds. nullopt when malformed or above 24h.
+std::optional<std::chrono::milliseconds> parseDuration(std::string_view text) noexcept;
+
+// Looks a key up in LinkConfig::settings ignoring case, as QuickFIX's Dictionary does.
+std::optional<std::string> findSetting(const LinkConfig& link, std::string_view key);
+
+// Reads and validates a settings file. Collects every problem it finds and throws one
+// ConfigError carrying all of them; never returns a partly valid configuration.
+MonitorConfig loadConfig(const std::string& path);
+MonitorConfig parseConfig(const std::string& text, const std::string& fileName);
+
+}  // namespace linkwatch

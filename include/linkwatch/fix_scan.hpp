@@ -1,0 +1,29 @@
+// Reading the few fields the monitor needs straight from raw FIX text, and classifying
+// QuickFIX's Log::onEvent lines. Runs on the FIX thread: noexcept, no allocation, one pass.
+//
+// This header is included by the C++14 QuickFIX adapter: keep it C++14-clean.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include <linkwatch/session_event.hpp>
+
+namespace linkwatch {
+
+// TestReqIDs of our own RTT probes: kProbeTestReqIdPrefix followed by a decimal id.
+constexpr char kProbeTestReqIdPrefix[] = "LW";
+
+// Fills messageClass, msgType, seqNum, sendingTime, testReqId, aux/aux2 and flags of
+// `event` from a raw FIX message (SOH-separated tag=value). Unparseable input gives
+// MessageClass::kGarbled; never reads outside [data, data + size).
+void scanFixMessage(const char* data, std::size_t size, SessionEvent& event) noexcept;
+
+// Parses a FIX UTCTimestamp (YYYYMMDD-HH:MM:SS[.fraction]) into Unix nanoseconds.
+bool parseUtcTimestamp(const char* data, std::size_t size, Nanos& out) noexcept;
+
+// Classifies one QuickFIX Log::onEvent text. Returns false when the text is of no interest
+// to the monitor; otherwise sets kind (and seqNum/aux for sequence problems).
+bool classifyQuickfixEvent(const char* text, std::size_t size, SessionEvent& event) noexcept;
+
+}  // namespace linkwatch

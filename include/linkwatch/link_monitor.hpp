@@ -1,0 +1,93 @@
+// The core: drains session events, drives one LinkStateMachine per link with its own
+// millisecond deadlines, and publishes states, transitions and statistics.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <linkwatch/clock.hpp>
+#include <linkwatch/config.hpp>
+#include <linkwatch/event_hub.hpp>
+#include <linkwatch/link_state.hpp>
+#include <linkwatch/link_stats.hpp>
+
+namespace linkwatch {
+
+struct Transition {
+  LinkIndex link = kNoLink;
+  LinkState from = LinkState::kDown;
+  LinkState to = LinkState::kDown;
+  LinkReason reason = LinkReason::kNeverConnected;
+  Nanos wall = 0;
+  Nanos monotonic = 0;
+};
+
+// Called on the core thread for every transition. Must not block: hand work to another
+// thread (alert pushes, journal writes).
+using TransitionListener = std::function<void(const Transition&)>;
+
+class LinkStateMachine;
+
+// Thread-safety: start()/stop() and addListener() from one control thread; publish events
+// through hub() from any thread; the read accessors from any thread.
+class LinkMonitor {
+ public:
+  LinkMonitor(MonitorConfig config, const Clock& clock);
+  ~LinkMonitor();
+  LinkMonitor(const LinkMonitor&) = delete;
+  LinkMonitor& operator=(const LinkMonitor&) = delete;
+
+  EventHub& hub() noexcept { return *hub_; }
+  void addListener(TransitionListener listener);
+
+  // Runs the core thread until stop().
+  void start();
+  void stop();
+
+  // Drains what is queued and fires due deadlines, on the caller's thread; for tests and
+  // benchmarks that drive the monitor without its thread. Returns events applied.
+  std::size_t runOnce();
+
+  const MonitorConfig& config() const noexcept { return config_; }
+  std::size_t linkCount() const noexcept { return config_.links.size(); }
+  const LinkConfig& link(LinkIndex i) const { return config_.links.at(i); }
+  const LinkStats& stats(LinkIndex i) const { return *stats_.at(i); }
+  const MonitorStats& monitorStats() const noexcept { return monitorStats_; }
+  // Newest first, at most `limit`.
+  std::vector<Transition> recentTransitions(std::size_t limit) const;
+  // Index by MemberId or session key; kNoLink if none.
+  LinkIndex findLink(const std::string& memberIdOrSession) const;
+
+ private:
+  void runLoop();
+  std::size_t drainAndApply();
+  void fireDeadlines(Nanos nowMono, Nanos nowWall);
+  void apply(const SessionEvent& event, Nanos nowMono, Nanos nowWall);
+  void reevaluate(LinkIndex link, Nanos nowMono, Nanos nowWall);
+  void record(const Transition& t);
+
+  MonitorConfig config_;
+  const Clock& clock_;
+  std::unique_ptr<EventHub> hub_;
+  std::vector<std::unique_ptr<LinkStateMachine>> machines_;
+  std::vector<std::unique_ptr<LinkStats>> stats_;
+  MonitorStats monitorStats_;
+  struct DeadlineQueue;
+  std::unique_ptr<DeadlineQueue> deadlines_;
+  std::vector<TransitionListener> listeners_;
+
+  mutable std::mutex historyMutex_;
+  std::vector<Transition> history_;  // ring of config_.historySize
+  std::size_t historyNext_ = 0;
+  std::size_t historyCount_ = 0;
+
+  std::thread thread_;
+  std::atomic<bool> running_{false};
+};
+
+}  // namespace linkwatch

@@ -1,0 +1,80 @@
+// The light on the wall: one state per link, always with the reason it was entered.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace linkwatch {
+
+enum class LinkState : std::uint8_t {
+  kUp,        // logged on, traffic on time
+  kDegraded,  // logged on, but late, unanswered, or recovering a gap
+  kDown,      // inside trading hours and not logged on
+  kOffhours,  // outside the session's schedule: not an incident
+};
+constexpr int kLinkStateCount = 4;
+
+enum class LinkReason : std::uint8_t {
+  kNeverConnected,
+  kLoggedOn,
+  kHeartbeatLate,
+  kTestRequestUnanswered,
+  kResendInProgress,
+  kSequenceGap,
+  kDisconnected,
+  kLogout,
+  kLogonRejected,
+  kLogonTimeout,
+  kHeartbeatTimeout,
+  kSequenceTooLow,
+  kOutsideSchedule,
+};
+constexpr int kLinkReasonCount = 13;
+
+constexpr std::string_view toString(LinkState state) noexcept {
+  switch (state) {
+    case LinkState::kUp:
+      return "up";
+    case LinkState::kDegraded:
+      return "degraded";
+    case LinkState::kDown:
+      return "down";
+    case LinkState::kOffhours:
+      return "offhours";
+  }
+  return "unknown";
+}
+
+constexpr std::string_view toString(LinkReason reason) noexcept {
+  switch (reason) {
+    case LinkReason::kNeverConnected:
+      return "never_connected";
+    case LinkReason::kLoggedOn:
+      return "logged_on";
+    case LinkReason::kHeartbeatLate:
+      return "heartbeat_late";
+    case LinkReason::kTestRequestUnanswered:
+      return "test_request_unanswered";
+    case LinkReason::kResendInProgress:
+      return "resend_in_progress";
+    case LinkReason::kSequenceGap:
+      return "sequence_gap";
+    case LinkReason::kDisconnected:
+      return "disconnected";
+    case LinkReason::kLogout:
+      return "logout";
+    case LinkReason::kLogonRejected:
+      return "logon_rejected";
+    case LinkReason::kLogonTimeout:
+      return "logon_timeout";
+    case LinkReason::kHeartbeatTimeout:
+      return "heartbeat_timeout";
+    case LinkReason::kSequenceTooLow:
+      return "sequence_too_low";
+    case LinkReason::kOutsideSchedule:
+      return "outside_schedule";
+  }
+  return "unknown";
+}
+
+}  // namespace linkwatch

@@ -1,0 +1,101 @@
+// The linkwatch command line: run, check-config, simulate, demo.
+//
+// Exit codes: 0 ok, 2 bad usage or bad configuration, 1 runtime failure.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <string>
+
+#include <linkwatch/config.hpp>
+#include <linkwatch/fix_engine.hpp>
+#include <linkwatch/link_monitor.hpp>
+
+#include "app/commands.hpp"
+#include "app/process.hpp"
+#include "http/http_server.hpp"
+
+namespace linkwatch {
+namespace {
+
+int runCheckConfig(const std::string& path) {
+  const auto config = loadOrReport(path);
+  if (!config) return kExitUsage;
+  const DescriptorBudget budget = descriptorBudget(*config);
+  int acceptors = 0;
+  for (const LinkConfig& l : config->links)
+    acceptors += l.connectionType == ConnectionType::kAcceptor ? 1 : 0;
+  std::cout << path << ": ok: " << config->links.size() << " sessions (" << acceptors
+            << " acceptor, " << config->links.size() - static_cast<std::size_t>(acceptors)
+            << " initiator), HTTP on " << config->httpHost << ':' << config->httpPort
+            << ", ~" << budget.total << " of " << budget.limit << " descriptors\n";
+  return kExitOk;
+}
+
+int runMonitor(const std::string& path, bool threaded) {
+  auto config = loadOrReport(path);
+  if (!config) return kExitUsage;
+  StopSignals signals;
+  try {
+    SystemClock clock;
+    LinkMonitor monitor(*config, clock);
+    HttpServer http(monitor, config->httpHost, config->httpPort, clock);
+    std::unique_ptr<FixEngine> engine = FixEngine::create(fixOptions(*config, threaded), monitor.hub());
+    monitor.start();
+    http.start();
+    engine->start();
+    std::cout << "linkwatch: monitoring " << config->links.size() << " links; " << http.url()
+              << "/metrics, " << http.url() << "/api/v1/links" << std::endl;
+    signals.wait();
+    std::cout << "linkwatch: stopping" << std::endl;
+    engine->stop();
+    http.stop();
+    monitor.stop();
+  } catch (const std::exception& e) {
+    std::cerr << "linkwatch: " << e.what() << '\n';
+    return kExitRuntime;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace linkwatch
+
+int main(int argc, char** argv) {
+  using namespace linkwatch;
+  CLI::App app{"linkwatch: a low-latency FIX trading-link connectivity monitor"};
+  app.require_subcommand(1);
+
+  std::string configPath;
+  bool threaded = false;
+  auto* run = app.add_subcommand("run", "Monitor the sessions of a settings file");
+  run->add_option("--config", configPath, "QuickFIX settings file with linkwatch keys")
+      ->required();
+  run->add_flag("--threaded", threaded,
+                "One QuickFIX thread per connection instead of one for all sessions");
+
+  auto* check = app.add_subcommand("check-config", "Validate a settings file; start nothing");
+  check->add_option("--config", configPath, "QuickFIX settings file with linkwatch keys")
+      ->required();
+
+  SimulateCommandOptions simulate;
+  auto* sim = app.add_subcommand("simulate", "Play the members of a settings file, with faults");
+  addSimulateOptions(*sim, simulate);
+
+  DemoCommandOptions demo;
+  auto* demoCmd = app.add_subcommand(
+      "demo", "Monitor config/demo.cfg with 50 simulated members and rolling faults");
+  addDemoOptions(*demoCmd, demo);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  if (*run) return runMonitor(configPath, threaded);
+  if (*check) return runCheckConfig(configPath);
+  if (*sim) return runSimulate(simulate);
+  if (*demoCmd) return runDemo(demo);
+  return kExitUsage;
+}

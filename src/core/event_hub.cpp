@@ -1,0 +1,213 @@
+#include <linkwatch/event_hub.hpp>
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define LINKWATCH_CPU_RELAX() _mm_pause()
+#else
+#define LINKWATCH_CPU_RELAX() ((void)0)
+#endif
+
+namespace linkwatch {
+namespace {
+
+std::atomic<std::uint64_t> nextHubId{1};
+
+// A thread's claimed lanes, one entry per hub it has published to. Hub ids are never
+// reused, so a stale entry for a destroyed hub can't be mistaken for a live one.
+struct ClaimedLane {
+  std::uint64_t hubId = 0;
+  void* lane = nullptr;             // EventHub::Lane*, for the hot path
+  std::atomic<bool>* owned = nullptr;
+  std::weak_ptr<void> keepAlive;    // the lane itself: locked while releasing it
+};
+
+void release(ClaimedLane& c) noexcept {
+  if (c.lane == nullptr) return;
+  // Only touch the lane if its hub has not freed it.
+  if (std::shared_ptr<void> lane = c.keepAlive.lock())
+    c.owned->store(false, std::memory_order_release);
+  c = ClaimedLane{};
+}
+constexpr int kClaimCacheSize = 4;
+
+long futex(std::atomic<std::uint32_t>* word, int op, std::uint32_t value,
+           const timespec* timeout) noexcept {
+  return syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), op, value, timeout, nullptr,
+                 0);
+}
+
+}  // namespace
+
+// Releases a thread's lanes when the thread ends, so connection threads of a
+// ThreadedSocketAcceptor that come and go do not exhaust the lanes.
+struct LaneReleaser {
+  ClaimedLane claims[kClaimCacheSize];
+  int next = 0;
+  ~LaneReleaser() {
+    for (ClaimedLane& c : claims) release(c);
+  }
+};
+
+namespace {
+thread_local LaneReleaser tlsClaims;
+}
+
+EventHub::EventHub(std::size_t linkCount, std::size_t laneCapacity, std::size_t laneCount)
+    : id_(nextHubId.fetch_add(1)),
+      linkCount_(linkCount),
+      deferredWords_((linkCount + 63) / 64) {
+  if (laneCount == 0 || laneCapacity < 2) throw std::invalid_argument("EventHub: empty lanes");
+  lanes_.reserve(laneCount);
+  for (std::size_t i = 0; i < laneCount; ++i) lanes_.push_back(std::make_shared<Lane>(laneCapacity));
+  // lockfree::queue's fixed_sized mode caps at 65,535 nodes.
+  shared_ = std::make_unique<Mpmc>(laneCapacity < 65534 ? laneCapacity : 65534);
+  deferredSlots_ = std::make_unique<DeferredSlot[]>(linkCount == 0 ? 1 : linkCount);
+  for (std::size_t l = 0; l < linkCount; ++l)
+    for (int k = 0; k < kDeferredKinds; ++k) {
+      deferredSlots_[l].at[k].store(0, std::memory_order_relaxed);
+      deferredSlots_[l].wallAt[k].store(0, std::memory_order_relaxed);
+    }
+  deferredDirty_ = std::make_unique<std::atomic<std::uint64_t>[]>(deferredWords_ + 1);
+  for (std::size_t w = 0; w <= deferredWords_; ++w) deferredDirty_[w].store(0);
+}
+
+EventHub::~EventHub() = default;
+
+int EventHub::deferredIndex(EventKind kind) noexcept {
+  switch (kind) {
+    case EventKind::kLogon:
+      return 0;
+    case EventKind::kLogout:
+      return 1;
+    case EventKind::kDisconnect:
+      return 2;
+    case EventKind::kHeartbeatTimeout:
+      return 3;
+    case EventKind::kLogonTimeout:
+      return 4;
+    case EventKind::kLogonRefused:
+      return 5;
+    case EventKind::kSeqTooLow:
+      return 6;
+    case EventKind::kSocketError:
+      return 7;
+    default:
+      return -1;
+  }
+}
+
+EventKind EventHub::deferredKind(int index) noexcept {
+  static constexpr EventKind kinds[kDeferredKinds] = {
+      EventKind::kLogon,        EventKind::kLogout,       EventKind::kDisconnect,
+      EventKind::kHeartbeatTimeout, EventKind::kLogonTimeout, EventKind::kLogonRefused,
+      EventKind::kSeqTooLow,    EventKind::kSocketError};
+  return kinds[index];
+}
+
+EventHub::Lane* EventHub::laneForThisThread() noexcept {
+  LaneReleaser& claims = tlsClaims;
+  for (ClaimedLane& c : claims.claims)
+    if (c.hubId == id_) return static_cast<Lane*>(c.lane);
+  for (auto& lane : lanes_) {
+    bool expected = false;
+    if (!lane->owned.load(std::memory_order_relaxed) &&
+        lane->owned.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+      ClaimedLane& slot = claims.claims[claims.next];
+      claims.next = (claims.next + 1) % kClaimCacheSize;
+      release(slot);  // evicting a claim on another hub gives that lane back
+      slot.hubId = id_;
+      slot.lane = lane.get();
+      slot.owned = &lane->owned;
+      slot.keepAlive = lane;
+      return lane.get();
+    }
+  }
+  return nullptr;  // all lanes taken: use the shared multi-producer lane
+}
+
+bool EventHub::publish(const SessionEvent& event) noexcept {
+  Lane* lane = laneForThisThread();
+  const bool pushed = lane != nullptr ? lane->queue.push(event) : shared_->bounded_push(event);
+  if (!pushed) {
+    if (isConnectivityEvent(event.kind) && event.link < linkCount_) {
+      defer(event);
+      wakeIfSleeping();
+      return true;
+    }
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  wakeIfSleeping();
+  return true;
+}
+
+void EventHub::defer(const SessionEvent& event) noexcept {
+  DeferredSlot& slot = deferredSlots_[event.link];
+  const int k = deferredIndex(event.kind);
+  slot.wallAt[k].store(event.wall, std::memory_order_relaxed);
+  // A later event of the same kind replaces an earlier one; 0 means empty, so never store it.
+  slot.at[k].store(event.monotonic == 0 ? 1 : event.monotonic, std::memory_order_release);
+  deferredDirty_[event.link / 64].fetch_or(std::uint64_t{1} << (event.link % 64),
+                                            std::memory_order_release);
+  deferredPending_.store(true, std::memory_order_release);
+  deferred_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void EventHub::wakeIfSleeping() noexcept {
+  // Pairs with the fence in waitForEvents: either the consumer sees our event when it
+  // re-checks the lanes, or we see its sleeping flag here (no lost wake-up).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (sleeping_.load(std::memory_order_relaxed) != 0 &&
+      sleeping_.exchange(0, std::memory_order_acq_rel) != 0) {
+    futex(&sleeping_, FUTEX_WAKE_PRIVATE, 1, nullptr);
+  }
+}
+
+void EventHub::wakeConsumer() noexcept {
+  sleeping_.store(0, std::memory_order_seq_cst);
+  futex(&sleeping_, FUTEX_WAKE_PRIVATE, 1, nullptr);
+}
+
+bool EventHub::empty() const noexcept {
+  for (const auto& lane : lanes_)
+    if (lane->queue.read_available() != 0) return false;
+  return shared_->empty() && !deferredPending_.load(std::memory_order_acquire);
+}
+
+std::size_t EventHub::depth() const noexcept {
+  std::size_t n = 0;
+  for (const auto& lane : lanes_) n += lane->queue.read_available();
+  return n;
+}
+
+void EventHub::waitForEvents(Nanos deadline, Nanos spinNs) noexcept {
+  const Nanos spinUntil = monotonicNow() + spinNs;
+  while (empty()) {
+    const Nanos now = monotonicNow();
+    if (now >= deadline) return;
+    if (now < spinUntil) {
+      for (int i = 0; i < 64; ++i) LINKWATCH_CPU_RELAX();
+      continue;
+    }
+    sleeping_.store(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (!empty()) {
+      sleeping_.store(0, std::memory_order_relaxed);
+      return;
+    }
+    const Nanos wait = deadline - now;
+    timespec ts{static_cast<time_t>(wait / kNanosPerSecond),
+                static_cast<long>(wait % kNanosPerSecond)};
+    futex(&sleeping_, FUTEX_WAIT_PRIVATE, 1, &ts);
+    sleeping_.store(0, std::memory_order_relaxed);
+    return;
+  }
+}
+
+}  // namespace linkwatch

@@ -1,0 +1,215 @@
+#include <linkwatch/fix_scan.hpp>
+
+#include <cstring>
+#include <string_view>
+
+namespace linkwatch {
+namespace {
+
+constexpr char kSoh = '\x01';
+
+bool parseUint(std::string_view s, std::uint64_t& out) noexcept {
+  if (s.empty() || s.size() > 19) return false;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  out = v;
+  return true;
+}
+
+std::uint32_t toU32(std::string_view s) noexcept {
+  std::uint64_t v = 0;
+  if (!parseUint(s, v) || v > 0xFFFFFFFFu) return 0;
+  return static_cast<std::uint32_t>(v);
+}
+
+MessageClass classify(std::string_view type) noexcept {
+  if (type.size() == 1) {
+    switch (type[0]) {
+      case '0':
+        return MessageClass::kHeartbeat;
+      case '1':
+        return MessageClass::kTestRequest;
+      case '2':
+        return MessageClass::kResendRequest;
+      case '3':
+        return MessageClass::kReject;
+      case '4':
+        return MessageClass::kSequenceReset;
+      case '5':
+        return MessageClass::kLogout;
+      case 'A':
+        return MessageClass::kLogon;
+      default:
+        break;
+    }
+  }
+  return type.empty() ? MessageClass::kGarbled : MessageClass::kApplication;
+}
+
+// Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar.
+constexpr std::int64_t daysFromCivil(std::int64_t y, unsigned m, unsigned d) noexcept {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+bool digits(const char* p, int n, int& out) noexcept {
+  int v = 0;
+  for (int i = 0; i < n; ++i) {
+    if (p[i] < '0' || p[i] > '9') return false;
+    v = v * 10 + (p[i] - '0');
+  }
+  out = v;
+  return true;
+}
+
+bool startsWith(std::string_view text, std::string_view prefix) noexcept {
+  return text.size() >= prefix.size() && text.compare(0, prefix.size(), prefix) == 0;
+}
+
+// "... expecting X but received Y"
+void parseExpectingReceived(std::string_view text, SessionEvent& event) noexcept {
+  const auto e = text.find("expecting ");
+  const auto r = text.find(" but received ");
+  if (e == std::string_view::npos || r == std::string_view::npos || r < e) return;
+  const auto x = text.substr(e + 10, r - (e + 10));
+  auto y = text.substr(r + 14);
+  std::size_t n = 0;
+  while (n < y.size() && y[n] >= '0' && y[n] <= '9') ++n;
+  event.aux = toU32(x);
+  event.seqNum = toU32(y.substr(0, n));
+}
+
+}  // namespace
+
+bool parseUtcTimestamp(const char* data, std::size_t size, Nanos& out) noexcept {
+  // YYYYMMDD-HH:MM:SS is 17 characters; a fraction of 1-9 digits may follow a '.'.
+  if (size < 17 || data[8] != '-' || data[11] != ':' || data[14] != ':') return false;
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!digits(data, 4, year) || !digits(data + 4, 2, month) || !digits(data + 6, 2, day) ||
+      !digits(data + 9, 2, hour) || !digits(data + 12, 2, minute) ||
+      !digits(data + 15, 2, second))
+    return false;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
+    return false;
+  Nanos fraction = 0;
+  if (size > 17) {
+    if (data[17] != '.' || size == 18 || size > 27) return false;
+    Nanos scale = kNanosPerSecond;
+    for (std::size_t i = 18; i < size; ++i) {
+      if (data[i] < '0' || data[i] > '9') return false;
+      scale /= 10;
+      fraction += (data[i] - '0') * scale;
+    }
+  }
+  const std::int64_t days =
+      daysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  out = ((days * 24 + hour) * 60 + minute) * 60 * kNanosPerSecond + second * kNanosPerSecond +
+        fraction;
+  return true;
+}
+
+void scanFixMessage(const char* data, std::size_t size, SessionEvent& event) noexcept {
+  event.messageClass = MessageClass::kGarbled;
+  std::memset(event.msgType, 0, sizeof event.msgType);
+  const std::string_view msg(data, size);
+  bool sawType = false;
+  std::size_t pos = 0;
+  while (pos < msg.size()) {
+    const std::size_t eq = msg.find('=', pos);
+    if (eq == std::string_view::npos) break;
+    std::size_t end = msg.find(kSoh, eq + 1);
+    if (end == std::string_view::npos) end = msg.size();
+    std::uint64_t tag = 0;
+    if (!parseUint(msg.substr(pos, eq - pos), tag)) break;
+    const std::string_view value = msg.substr(eq + 1, end - eq - 1);
+    switch (tag) {
+      case 35: {
+        sawType = true;
+        event.messageClass = classify(value);
+        const std::size_t n = value.size() < sizeof event.msgType ? value.size() : sizeof event.msgType;
+        std::memcpy(event.msgType, value.data(), n);
+        break;
+      }
+      case 34:
+        event.seqNum = toU32(value);
+        break;
+      case 52:
+        if (parseUtcTimestamp(value.data(), value.size(), event.sendingTime))
+          event.flags |= event_flag::kHasSendingTime;
+        break;
+      case 112: {
+        event.flags |= event_flag::kHasTestReqId;
+        const std::string_view prefix(kProbeTestReqIdPrefix);
+        std::uint64_t id = 0;
+        if (value == "TEST") {
+          event.flags |= event_flag::kQuickfixTestReqId;
+        } else if (startsWith(value, prefix) && parseUint(value.substr(prefix.size()), id)) {
+          event.flags |= event_flag::kProbeTestReqId;
+          event.testReqId = id;
+        }
+        break;
+      }
+      case 43:
+        if (value == "Y") event.flags |= event_flag::kPossDup;
+        break;
+      case 123:
+        if (value == "Y") event.flags |= event_flag::kGapFill;
+        break;
+      case 141:
+        if (value == "Y") event.flags |= event_flag::kResetSeqNum;
+        break;
+      case 36:   // NewSeqNo
+      case 16:   // EndSeqNo
+      case 108:  // HeartBtInt
+        event.aux = toU32(value);
+        break;
+      case 7:  // BeginSeqNo
+        event.aux2 = toU32(value);
+        break;
+      default:
+        break;
+    }
+    pos = end + 1;
+  }
+  if (!sawType) event.messageClass = MessageClass::kGarbled;
+}
+
+bool classifyQuickfixEvent(const char* text, std::size_t size, SessionEvent& event) noexcept {
+  const std::string_view t(text, size);
+  if (t == "Disconnecting") {
+    event.kind = EventKind::kDisconnect;
+  } else if (startsWith(t, "Timed out waiting for heartbeat")) {
+    event.kind = EventKind::kHeartbeatTimeout;
+  } else if (startsWith(t, "Timed out waiting for logon response")) {
+    event.kind = EventKind::kLogonTimeout;
+  } else if (startsWith(t, "MsgSeqNum too high")) {
+    event.kind = EventKind::kSeqTooHigh;
+    parseExpectingReceived(t, event);
+  } else if (startsWith(t, "MsgSeqNum too low")) {
+    event.kind = EventKind::kSeqTooLow;
+    parseExpectingReceived(t, event);
+  } else if (startsWith(t, "Received logon outside of valid logon time") ||
+             startsWith(t, "Session is not enabled for logon") ||
+             startsWith(t, "Rejected Logon Attempt") ||
+             startsWith(t, "Received logon response before sending request")) {
+    event.kind = EventKind::kLogonRefused;
+  } else if (startsWith(t, "Session not found for incoming message")) {
+    event.kind = EventKind::kUnknownSession;
+    event.link = kNoLink;
+  } else if (startsWith(t, "Connection reset by peer") || startsWith(t, "Socket Error") ||
+             startsWith(t, "Broken pipe") || startsWith(t, "Connection failed")) {
+    event.kind = EventKind::kSocketError;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace linkwatch

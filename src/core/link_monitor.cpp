@@ -1,0 +1,282 @@
+#include <linkwatch/link_monitor.hpp>
+
+#include <algorithm>
+#include <queue>
+
+#include "core/link_state_machine.hpp"
+
+namespace linkwatch {
+namespace {
+
+constexpr std::size_t kDrainMax = 4096;
+// After the last event, spin this long before sleeping: bursts are common and a futex
+// wake-up costs ~30 us. Short enough that an idle monitor uses no measurable CPU.
+constexpr Nanos kSpinNs = 20 * kNanosPerMicro;
+// How often flap windows are re-counted while nothing else happens.
+constexpr Nanos kSweepInterval = kNanosPerSecond;
+constexpr std::size_t kFlapRing = 64;
+
+void bump(Counter& c, std::uint64_t by = 1) {
+  c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+// Min-heap of (deadline, link). A link has at most one live entry (scheduled[link]);
+// entries that no longer match are skipped when popped, so moving a deadline later costs
+// nothing until the old one fires.
+struct LinkMonitor::DeadlineQueue {
+  using Entry = std::pair<Nanos, LinkIndex>;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap;
+  std::vector<Nanos> scheduled;
+  // Transition times per link, for flaps in the sliding window (core thread only).
+  std::vector<std::array<Nanos, kFlapRing>> flapTimes;
+  std::vector<std::size_t> flapNext;
+  Nanos nextSweep = 0;
+
+  void schedule(LinkIndex link, Nanos at) {
+    if (at == kNever || at >= scheduled[link]) return;
+    scheduled[link] = at;
+    heap.emplace(at, link);
+  }
+  Nanos earliest() const { return heap.empty() ? kNever : heap.top().first; }
+};
+
+LinkMonitor::LinkMonitor(MonitorConfig config, const Clock& clock)
+    : config_(std::move(config)), clock_(clock), deadlines_(std::make_unique<DeadlineQueue>()) {
+  const std::size_t n = config_.links.size();
+  hub_ = std::make_unique<EventHub>(n, config_.eventQueueCapacity);
+  deadlines_->scheduled.assign(n, kNever);
+  deadlines_->flapTimes.assign(n, {});
+  deadlines_->flapNext.assign(n, 0);
+  history_.resize(std::max<std::size_t>(config_.historySize, 1));
+  machines_.reserve(n);
+  stats_.reserve(n);
+  const Nanos nowMono = clock_.monotonic();
+  const Nanos nowWall = clock_.wall();
+  monitorStats_.startedWall.store(nowWall);
+  for (std::size_t i = 0; i < n; ++i) {
+    const LinkConfig& lc = config_.links[i];
+    LinkTimings timings;
+    timings.heartBtInt = static_cast<Nanos>(lc.heartBtIntSeconds) * kNanosPerSecond;
+    timings.heartbeatGrace = config_.heartbeatGrace;
+    timings.testRequestTimeout =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(config_.testRequestTimeout).count();
+    machines_.push_back(std::make_unique<LinkStateMachine>(timings, &lc.schedule));
+    stats_.push_back(std::make_unique<LinkStats>());
+    LinkStateMachine& m = *machines_.back();
+    LinkStats& s = *stats_.back();
+    m.evaluate(nowMono, nowWall);
+    s.state.store(m.state());
+    s.reason.store(m.reason());
+    s.stateSinceWall.store(nowWall);
+    s.heartBtIntSeconds.store(static_cast<std::uint32_t>(std::max(lc.heartBtIntSeconds, 0)));
+    deadlines_->schedule(static_cast<LinkIndex>(i), m.nextDeadline(nowMono, nowWall));
+  }
+}
+
+LinkMonitor::~LinkMonitor() { stop(); }
+
+void LinkMonitor::addListener(TransitionListener listener) {
+  listeners_.push_back(std::move(listener));
+}
+
+void LinkMonitor::start() {
+  if (running_.exchange(true)) return;
+  thread_ = std::thread([this] { runLoop(); });
+}
+
+void LinkMonitor::stop() {
+  if (!running_.exchange(false)) return;
+  hub_->wakeConsumer();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::size_t LinkMonitor::runOnce() {
+  const std::size_t n = drainAndApply();
+  fireDeadlines(clock_.monotonic(), clock_.wall());
+  return n;
+}
+
+void LinkMonitor::runLoop() {
+  while (running_.load(std::memory_order_acquire)) {
+    const std::size_t n = drainAndApply();
+    const Nanos nowMono = clock_.monotonic();
+    fireDeadlines(nowMono, clock_.wall());
+    if (n != 0) continue;
+    const Nanos wakeAt = std::min(deadlines_->earliest(), deadlines_->nextSweep);
+    hub_->waitForEvents(wakeAt, kSpinNs);
+  }
+  drainAndApply();  // what was published before stop() is still applied
+}
+
+std::size_t LinkMonitor::drainAndApply() {
+  const Nanos nowMono = clock_.monotonic();
+  const Nanos nowWall = clock_.wall();
+  std::size_t total = 0;
+  std::size_t n = 0;
+  do {
+    n = hub_->drain([&](const SessionEvent& e) { apply(e, nowMono, nowWall); }, kDrainMax);
+    total += n;
+  } while (n == kDrainMax);
+  if (total != 0) bump(monitorStats_.eventsApplied, total);
+  monitorStats_.queueDepth.store(hub_->depth(), std::memory_order_relaxed);
+  monitorStats_.eventsDropped.store(hub_->dropped(), std::memory_order_relaxed);
+  monitorStats_.criticalEventsDeferred.store(hub_->deferred(), std::memory_order_relaxed);
+  return total;
+}
+
+void LinkMonitor::apply(const SessionEvent& e, Nanos nowMono, Nanos nowWall) {
+  monitorStats_.applyDelay.observe(std::max<Nanos>(nowMono - e.monotonic, 0));
+  if (e.link >= machines_.size()) {
+    if (e.kind == EventKind::kUnknownSession) bump(monitorStats_.unknownSessionLogons);
+    return;
+  }
+  LinkStats& s = *stats_[e.link];
+  LinkStateMachine& m = *machines_[e.link];
+  const auto cls = static_cast<std::size_t>(e.messageClass);
+  if (e.kind == EventKind::kMessageIn) {
+    bump(s.messagesReceived[cls]);
+    s.lastInboundWall.store(e.wall, std::memory_order_relaxed);
+    switch (e.messageClass) {
+      case MessageClass::kHeartbeat:
+        bump(s.heartbeatsReceived);
+        break;
+      case MessageClass::kTestRequest:
+        bump(s.testRequestsReceived);
+        break;
+      case MessageClass::kResendRequest:
+        bump(s.resendRequestsReceived);
+        break;
+      case MessageClass::kReject:
+        bump(s.rejectsReceived);
+        break;
+      default:
+        break;
+    }
+    if ((e.flags & event_flag::kHasSendingTime) != 0 && (e.flags & event_flag::kPossDup) == 0) {
+      s.lastSendingTimeSkew.store(e.wall - e.sendingTime, std::memory_order_relaxed);
+      s.hasSendingTimeSkew.store(true, std::memory_order_relaxed);
+    }
+  } else if (e.kind == EventKind::kMessageOut) {
+    bump(s.messagesSent[cls]);
+    switch (e.messageClass) {
+      case MessageClass::kTestRequest:
+        bump(s.testRequestsSent);
+        break;
+      case MessageClass::kResendRequest:
+        bump(s.resendRequestsSent);
+        break;
+      case MessageClass::kReject:
+        bump(s.rejectsSent);
+        break;
+      default:
+        break;
+    }
+  }
+
+  const AppliedEvent applied = m.apply(e);
+  if (applied.loggedOn) {
+    bump(s.logons);
+    s.lastLogonWall.store(e.wall, std::memory_order_relaxed);
+  }
+  if (applied.logonRefused) bump(s.logonRejects);
+  if (applied.countedDisconnect) bump(s.disconnects[static_cast<std::size_t>(applied.disconnectReason)]);
+  if (applied.gapDetected) bump(s.sequenceGaps);
+  if (applied.rtt) {
+    s.lastRtt.store(*applied.rtt, std::memory_order_relaxed);
+    s.rtt.observe(*applied.rtt);
+  }
+  if (applied.heartbeatInterval) s.heartbeatInterval.observe(*applied.heartbeatInterval);
+  const auto hb = static_cast<std::uint32_t>(m.heartBtInt() / kNanosPerSecond);
+  if (s.heartBtIntSeconds.load(std::memory_order_relaxed) != hb)
+    s.heartBtIntSeconds.store(hb, std::memory_order_relaxed);
+
+  reevaluate(e.link, nowMono, nowWall);
+}
+
+void LinkMonitor::reevaluate(LinkIndex link, Nanos nowMono, Nanos nowWall) {
+  LinkStateMachine& m = *machines_[link];
+  const LinkState before = m.state();
+  if (m.evaluate(nowMono, nowWall)) {
+    Transition t;
+    t.link = link;
+    t.from = before;
+    t.to = m.state();
+    t.reason = m.reason();
+    t.wall = nowWall;
+    t.monotonic = nowMono;
+    LinkStats& s = *stats_[link];
+    s.state.store(t.to, std::memory_order_relaxed);
+    s.reason.store(t.reason, std::memory_order_relaxed);
+    s.stateSinceWall.store(nowWall, std::memory_order_relaxed);
+    if (t.from != t.to) {
+      bump(s.flaps);
+      auto& ring = deadlines_->flapTimes[link];
+      ring[deadlines_->flapNext[link]++ % kFlapRing] = nowMono;
+      s.flapsInWindow.store(
+          static_cast<std::uint32_t>(std::count_if(ring.begin(), ring.end(), [&](Nanos at) {
+            return at != 0 && nowMono - at <= std::chrono::nanoseconds(config_.flapWindow).count();
+          })),
+          std::memory_order_relaxed);
+    }
+    record(t);
+  }
+  deadlines_->schedule(link, m.nextDeadline(nowMono, nowWall));
+}
+
+void LinkMonitor::fireDeadlines(Nanos nowMono, Nanos nowWall) {
+  DeadlineQueue& q = *deadlines_;
+  while (!q.heap.empty() && q.heap.top().first <= nowMono) {
+    const auto [at, link] = q.heap.top();
+    q.heap.pop();
+    if (q.scheduled[link] != at) continue;  // superseded by an earlier entry
+    q.scheduled[link] = kNever;
+    reevaluate(link, nowMono, nowWall);
+  }
+  if (nowMono >= q.nextSweep) {
+    q.nextSweep = nowMono + kSweepInterval;
+    const Nanos window = std::chrono::nanoseconds(config_.flapWindow).count();
+    for (std::size_t i = 0; i < stats_.size(); ++i) {
+      LinkStats& s = *stats_[i];
+      if (s.flapsInWindow.load(std::memory_order_relaxed) == 0) continue;
+      const auto& ring = q.flapTimes[i];
+      s.flapsInWindow.store(static_cast<std::uint32_t>(std::count_if(
+                                ring.begin(), ring.end(),
+                                [&](Nanos at) { return at != 0 && nowMono - at <= window; })),
+                            std::memory_order_relaxed);
+    }
+  }
+}
+
+void LinkMonitor::record(const Transition& t) {
+  bump(monitorStats_.transitions);
+  {
+    std::lock_guard<std::mutex> lock(historyMutex_);
+    history_[historyNext_] = t;
+    historyNext_ = (historyNext_ + 1) % history_.size();
+    historyCount_ = std::min(historyCount_ + 1, history_.size());
+  }
+  for (const auto& listener : listeners_) listener(t);
+}
+
+std::vector<Transition> LinkMonitor::recentTransitions(std::size_t limit) const {
+  std::lock_guard<std::mutex> lock(historyMutex_);
+  const std::size_t n = std::min(limit, historyCount_);
+  std::vector<Transition> out;
+  out.reserve(n);
+  for (std::size_t k = 1; k <= n; ++k)
+    out.push_back(history_[(historyNext_ + history_.size() - k) % history_.size()]);
+  return out;
+}
+
+LinkIndex LinkMonitor::findLink(const std::string& memberIdOrSession) const {
+  for (std::size_t i = 0; i < config_.links.size(); ++i) {
+    const LinkConfig& lc = config_.links[i];
+    if (lc.memberId == memberIdOrSession || lc.sessionKey == memberIdOrSession)
+      return static_cast<LinkIndex>(i);
+  }
+  return kNoLink;
+}
+
+}  // namespace linkwatch

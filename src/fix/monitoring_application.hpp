@@ -1,0 +1,43 @@
+// A FIX::Application decorator: publishes logons and logouts to the monitor, then forwards
+// every callback unchanged to the wrapped application (if any). A QuickFIX gateway embeds
+// linkwatch by wrapping its own Application in this.
+#pragma once
+
+#include <quickfix/Application.h>
+
+#include <linkwatch/event_hub.hpp>
+
+#include "fix/session_directory.hpp"
+
+namespace linkwatch {
+
+class MonitoringApplication : public FIX::Application {
+ public:
+  // `inner` may be null; neither argument is owned and both must outlive this object.
+  MonitoringApplication(EventHub& hub, const SessionDirectory& directory,
+                        FIX::Application* inner = nullptr)
+      : hub_(hub), directory_(directory), inner_(inner) {}
+
+  void onCreate(const FIX::SessionID& id) override;
+  // onLogout runs under the session's mutex: publishing must never wait.
+  void onLogon(const FIX::SessionID& id) override;
+  void onLogout(const FIX::SessionID& id) override;
+  void toAdmin(FIX::Message& message, const FIX::SessionID& id) override;
+  void toApp(FIX::Message& message, const FIX::SessionID& id)
+      throw(FIX::DoNotSend) override;
+  void fromAdmin(const FIX::Message& message, const FIX::SessionID& id)
+      throw(FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
+            FIX::RejectLogon) override;
+  void fromApp(const FIX::Message& message, const FIX::SessionID& id)
+      throw(FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
+            FIX::UnsupportedMessageType) override;
+
+ private:
+  void publish(EventKind kind, const FIX::SessionID& id) noexcept;
+
+  EventHub& hub_;
+  const SessionDirectory& directory_;
+  FIX::Application* inner_;
+};
+
+}  // namespace linkwatch

@@ -1,0 +1,72 @@
+#include "fix/monitoring_log.hpp"
+
+#include <linkwatch/fix_scan.hpp>
+
+#include <cstring>
+
+#include "fix/event_stamp.hpp"
+
+namespace linkwatch {
+
+void MonitoringLog::clear() {
+  if (inner_ != nullptr) inner_->clear();
+}
+
+void MonitoringLog::backup() {
+  if (inner_ != nullptr) inner_->backup();
+}
+
+void MonitoringLog::onIncoming(const std::string& message) {
+  if (link_ != kNoLink) {
+    SessionEvent e = stampEvent(EventKind::kMessageIn, link_);
+    scanFixMessage(message.data(), message.size(), e);
+    hub_.publish(e);
+  }
+  if (inner_ != nullptr) inner_->onIncoming(message);
+}
+
+void MonitoringLog::onOutgoing(const std::string& message) {
+  if (link_ != kNoLink) {
+    SessionEvent e = stampEvent(EventKind::kMessageOut, link_);
+    scanFixMessage(message.data(), message.size(), e);
+    hub_.publish(e);
+  }
+  if (inner_ != nullptr) inner_->onOutgoing(message);
+}
+
+void MonitoringLog::onEvent(const std::string& text) {
+  SessionEvent e;
+  std::memset(&e, 0, sizeof e);
+  e.link = link_;
+  e.messageClass = MessageClass::kApplication;
+  // Most event lines are of no interest: classify before paying for the clocks.
+  if (classifyQuickfixEvent(text.data(), text.size(), e) &&
+      (link_ != kNoLink || e.kind == EventKind::kUnknownSession)) {
+    e.monotonic = monotonicNow();
+    e.wall = wallNow();
+    hub_.publish(e);
+  }
+  if (inner_ != nullptr) inner_->onEvent(text);
+}
+
+FIX::Log* MonitoringLogFactory::create() {
+  FIX::Log* inner = inner_ != nullptr ? inner_->create() : nullptr;
+  return new MonitoringLog(hub_, kNoLink, inner);
+}
+
+FIX::Log* MonitoringLogFactory::create(const FIX::SessionID& id) {
+  FIX::Log* inner = inner_ != nullptr ? inner_->create(id) : nullptr;
+  return new MonitoringLog(hub_, directory_.find(id), inner);
+}
+
+void MonitoringLogFactory::destroy(FIX::Log* log) {
+  MonitoringLog* ours = dynamic_cast<MonitoringLog*>(log);
+  if (ours == nullptr) {
+    delete log;
+    return;
+  }
+  if (inner_ != nullptr && ours->inner() != nullptr) inner_->destroy(ours->inner());
+  delete ours;
+}
+
+}  // namespace linkwatch

@@ -1,0 +1,51 @@
+// A FIX::LogFactory decorator. QuickFIX reports raw messages and its reasons (timeouts,
+// refused logons, sequence problems, unknown sessions) only through Log, so the monitor
+// listens here; the wrapped factory (a gateway's FileLog, say) still gets every line.
+#pragma once
+
+#include <quickfix/Log.h>
+
+#include <linkwatch/event_hub.hpp>
+
+#include "fix/session_directory.hpp"
+
+namespace linkwatch {
+
+class MonitoringLog : public FIX::Log {
+ public:
+  // link is kNoLink for the acceptor-wide log (unknown sessions are reported there).
+  MonitoringLog(EventHub& hub, LinkIndex link, FIX::Log* inner) noexcept
+      : hub_(hub), link_(link), inner_(inner) {}
+
+  void clear() override;
+  void backup() override;
+  void onIncoming(const std::string& message) override;
+  void onOutgoing(const std::string& message) override;
+  void onEvent(const std::string& text) override;
+
+  FIX::Log* inner() const noexcept { return inner_; }
+
+ private:
+  EventHub& hub_;
+  const LinkIndex link_;
+  FIX::Log* inner_;  // owned by the inner factory
+};
+
+class MonitoringLogFactory : public FIX::LogFactory {
+ public:
+  // `inner` may be null (no log of record); not owned.
+  MonitoringLogFactory(EventHub& hub, const SessionDirectory& directory,
+                       FIX::LogFactory* inner = nullptr) noexcept
+      : hub_(hub), directory_(directory), inner_(inner) {}
+
+  FIX::Log* create() override;
+  FIX::Log* create(const FIX::SessionID& id) override;
+  void destroy(FIX::Log* log) override;
+
+ private:
+  EventHub& hub_;
+  const SessionDirectory& directory_;
+  FIX::LogFactory* inner_;
+};
+
+}  // namespace linkwatch

@@ -1,0 +1,250 @@
+#include "http/http_server.hpp"
+
+#include <CivetServer.h>
+
+#include <atomic>
+#include <cstdio>
+#include <exception>
+#include <stdexcept>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "http/json_api.hpp"
+#include "http/metrics_collector.hpp"
+
+namespace linkwatch {
+namespace {
+
+constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
+constexpr std::string_view kJsonContentType = "application/json; charset=utf-8";
+constexpr std::string_view kLinksPrefix = "/api/v1/links/";
+
+// Civetweb reports why mg_start failed only through the log callback, on the thread that
+// called it: collect those lines while start() runs so the exception can name the cause.
+thread_local std::string* tStartErrors = nullptr;
+
+int logMessage(const mg_connection*, const char* message) {
+  if (tStartErrors != nullptr) {
+    if (!tStartErrors->empty()) *tStartErrors += "; ";
+    *tStartErrors += message;
+  } else {
+    std::fprintf(stderr, "linkwatch: http: %s\n", message);
+  }
+  return 1;  // handled: civetweb writes no log of its own
+}
+
+std::string listeningPort(const std::string& host, std::uint16_t port) {
+  // An IPv6 literal needs brackets in civetweb's listening_ports syntax.
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+enum class Route { kMetrics, kLinks, kLink, kEvents, kHealth, kNotFound };
+
+}  // namespace
+
+const Clock& systemClock() noexcept {
+  static const SystemClock clock;
+  return clock;
+}
+
+struct HttpServer::Impl {
+  // One handler for every path ("**"): routing, 404 and 405 stay ours rather than
+  // civetweb's HTML pages.
+  class Router : public CivetHandler {
+   public:
+    explicit Router(Impl& impl) : impl_(impl) {}
+    using CivetHandler::handleDelete;
+    using CivetHandler::handleGet;
+    using CivetHandler::handleHead;
+    using CivetHandler::handleOptions;
+    using CivetHandler::handlePatch;
+    using CivetHandler::handlePost;
+    using CivetHandler::handlePut;
+    bool handleGet(CivetServer*, mg_connection* c) override { return impl_.serve(c, true); }
+    bool handleHead(CivetServer*, mg_connection* c) override { return impl_.serve(c, false); }
+    bool handlePost(CivetServer*, mg_connection* c) override { return impl_.reject(c); }
+    bool handlePut(CivetServer*, mg_connection* c) override { return impl_.reject(c); }
+    bool handleDelete(CivetServer*, mg_connection* c) override { return impl_.reject(c); }
+    bool handleOptions(CivetServer*, mg_connection* c) override { return impl_.reject(c); }
+    bool handlePatch(CivetServer*, mg_connection* c) override { return impl_.reject(c); }
+
+   private:
+    Impl& impl_;
+  };
+
+  Impl(const LinkMonitor& m, std::string h, std::uint16_t p, const Clock& c)
+      : monitor(m), clock(c), collector(m), host(std::move(h)), configuredPort(p), router(*this) {
+    callbacks.log_message = &logMessage;
+  }
+
+  static Route route(std::string_view path, std::string* member) {
+    if (path == "/metrics") return Route::kMetrics;
+    if (path == "/api/v1/links" || path == kLinksPrefix) return Route::kLinks;
+    if (path.starts_with(kLinksPrefix)) {
+      *member = std::string(path.substr(kLinksPrefix.size()));
+      return Route::kLink;
+    }
+    if (path == "/api/v1/events") return Route::kEvents;
+    if (path == "/healthz") return Route::kHealth;
+    return Route::kNotFound;
+  }
+
+  static void send(mg_connection* c, int status, std::string_view contentType,
+                   std::string_view body, bool withBody, bool allowHeader = false) {
+    const std::string length = std::to_string(body.size());
+    mg_response_header_start(c, status);
+    mg_response_header_add(c, "Content-Type", contentType.data(),
+                           static_cast<int>(contentType.size()));
+    mg_response_header_add(c, "Content-Length", length.c_str(), static_cast<int>(length.size()));
+    mg_response_header_add(c, "Cache-Control", "no-store", -1);
+    // Member names are configuration, not trusted markup: never let a browser sniff HTML.
+    mg_response_header_add(c, "X-Content-Type-Options", "nosniff", -1);
+    if (allowHeader) mg_response_header_add(c, "Allow", "GET, HEAD", -1);
+    mg_response_header_send(c);
+    if (withBody && !body.empty()) mg_write(c, body.data(), body.size());
+  }
+
+  static void sendJson(mg_connection* c, const JsonResponse& r, bool withBody,
+                       bool allowHeader = false) {
+    // A name in the settings file need not be UTF-8: replace bad bytes rather than throw.
+    const std::string body =
+        r.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    send(c, r.status, kJsonContentType, body, withBody, allowHeader);
+  }
+
+  bool serve(mg_connection* c, bool withBody) noexcept {
+    // Exceptions must not unwind into civetweb's C code.
+    try {
+      const mg_request_info* ri = mg_get_request_info(c);
+      const std::string_view path = ri->local_uri != nullptr ? ri->local_uri : "";
+      const std::string_view query = ri->query_string != nullptr ? ri->query_string : "";
+      std::string member;
+      switch (route(path, &member)) {
+        case Route::kMetrics: {
+          const Nanos begin = monotonicNow();
+          const std::string text = collector.serialize();
+          collector.recordScrapeDuration(monotonicNow() - begin);
+          send(c, 200, kMetricsContentType, text, withBody);
+          break;
+        }
+        case Route::kLinks:
+          sendJson(c, linksResponse(monitor, query), withBody);
+          break;
+        case Route::kLink:
+          sendJson(c, linkResponse(monitor, member), withBody);
+          break;
+        case Route::kEvents:
+          sendJson(c, eventsResponse(monitor, query), withBody);
+          break;
+        case Route::kHealth:
+          sendJson(c, healthResponse(monitor, clock.wall()), withBody);
+          break;
+        case Route::kNotFound:
+          sendJson(c, notFound(path), withBody);
+          break;
+      }
+    } catch (const std::exception& e) {
+      sendJson(c, errorResponse(500, std::string("internal error: ") + e.what()), withBody);
+    } catch (...) {
+      sendJson(c, errorResponse(500, "internal error"), withBody);
+    }
+    return true;
+  }
+
+  bool reject(mg_connection* c) noexcept {
+    try {
+      const mg_request_info* ri = mg_get_request_info(c);
+      const std::string_view path = ri->local_uri != nullptr ? ri->local_uri : "";
+      std::string member;
+      if (route(path, &member) == Route::kNotFound) {
+        sendJson(c, notFound(path), true);
+      } else {
+        sendJson(c,
+                 errorResponse(405, std::string("method ") + ri->request_method +
+                                        " not allowed: expected GET or HEAD"),
+                 true, true);
+      }
+    } catch (...) {
+      // Nothing sensible left to send; civetweb closes the connection.
+    }
+    return true;
+  }
+
+  static JsonResponse notFound(std::string_view path) {
+    return errorResponse(404, "no such endpoint: " + std::string(path) +
+                                  " (expected /metrics, /api/v1/links, /api/v1/links/{member}, "
+                                  "/api/v1/events or /healthz)");
+  }
+
+  const LinkMonitor& monitor;
+  const Clock& clock;
+  MetricsCollector collector;
+  std::string host;
+  std::uint16_t configuredPort;
+  std::atomic<std::uint16_t> boundPort{0};
+  CivetCallbacks callbacks;
+  Router router;
+  std::unique_ptr<CivetServer> server;
+};
+
+HttpServer::HttpServer(const LinkMonitor& monitor, std::string host, std::uint16_t port,
+                       const Clock& clock)
+    : impl_(std::make_unique<Impl>(monitor, std::move(host), port, clock)) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::start() {
+  if (impl_->server) return;
+  const std::string where = listeningPort(impl_->host, impl_->configuredPort);
+  const std::vector<std::string> options = {
+      "listening_ports", where,
+      "num_threads",     std::to_string(kWorkerThreads),
+      // Keep-alive would pin a worker per idle client; with four workers, close instead.
+      "enable_keep_alive", "no",
+      "request_timeout_ms", "10000",
+  };
+  std::string errors;
+  tStartErrors = &errors;
+  try {
+    impl_->server = std::make_unique<CivetServer>(options, &impl_->callbacks);
+  } catch (const std::exception& e) {
+    tStartErrors = nullptr;
+    throw std::runtime_error("HTTP server cannot listen on " + where + ": " +
+                             (errors.empty() ? std::string(e.what()) : errors));
+  }
+  tStartErrors = nullptr;
+
+  const std::vector<int> ports = impl_->server->getListeningPorts();
+  if (ports.empty() || ports.front() <= 0 || ports.front() > 0xFFFF) {
+    impl_->server.reset();
+    throw std::runtime_error("HTTP server on " + where + " reports no listening port");
+  }
+  impl_->boundPort.store(static_cast<std::uint16_t>(ports.front()), std::memory_order_release);
+  impl_->server->addHandler("**", impl_->router);
+}
+
+void HttpServer::stop() {
+  if (!impl_->server) return;
+  impl_->server->close();
+  impl_->server.reset();
+  impl_->boundPort.store(0, std::memory_order_release);
+}
+
+bool HttpServer::running() const noexcept { return impl_->server != nullptr; }
+
+std::uint16_t HttpServer::port() const noexcept {
+  const std::uint16_t bound = impl_->boundPort.load(std::memory_order_acquire);
+  return bound != 0 ? bound : impl_->configuredPort;
+}
+
+const std::string& HttpServer::host() const noexcept { return impl_->host; }
+
+std::string HttpServer::url() const {
+  const std::string& h = impl_->host;
+  const std::string hostPart = h.find(':') != std::string::npos ? "[" + h + "]" : h;
+  return "http://" + hostPart + ":" + std::to_string(port());
+}
+
+}  // namespace linkwatch

@@ -1,0 +1,122 @@
+#include <linkwatch/event_hub.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+namespace linkwatch {
+namespace {
+
+SessionEvent makeEvent(EventKind kind, LinkIndex link, Nanos at) {
+  SessionEvent e;
+  std::memset(&e, 0, sizeof e);
+  e.kind = kind;
+  e.link = link;
+  e.monotonic = at;
+  e.wall = at;
+  return e;
+}
+
+std::vector<SessionEvent> drainAll(EventHub& hub) {
+  std::vector<SessionEvent> out;
+  while (hub.drain([&](const SessionEvent& e) { out.push_back(e); }, 1024) != 0) {
+  }
+  return out;
+}
+
+TEST(EventHub, DeliversEventsOfOneThreadInOrder) {
+  EventHub hub(4, 1024);
+  for (Nanos i = 1; i <= 100; ++i) ASSERT_TRUE(hub.publish(makeEvent(EventKind::kMessageIn, 1, i)));
+  const auto events = drainAll(hub);
+  ASSERT_EQ(events.size(), 100u);
+  for (std::size_t i = 0; i < events.size(); ++i)
+    EXPECT_EQ(events[i].monotonic, static_cast<Nanos>(i + 1));
+  EXPECT_TRUE(hub.empty());
+}
+
+TEST(EventHub, CountsDropsWhenFullButKeepsEveryConnectivityEvent) {
+  EventHub hub(8, 16, 1);
+  Nanos t = 1;
+  for (int i = 0; i < 16; ++i) hub.publish(makeEvent(EventKind::kMessageIn, 3, t++));
+  // The lane is full now: plain messages are dropped and counted...
+  EXPECT_FALSE(hub.publish(makeEvent(EventKind::kMessageIn, 3, t++)));
+  EXPECT_EQ(hub.dropped(), 1u);
+  // ...but a disconnect and a logout are deferred, not lost.
+  EXPECT_TRUE(hub.publish(makeEvent(EventKind::kHeartbeatTimeout, 3, t++)));
+  EXPECT_TRUE(hub.publish(makeEvent(EventKind::kDisconnect, 3, t++)));
+  EXPECT_TRUE(hub.publish(makeEvent(EventKind::kLogout, 5, t++)));
+  EXPECT_EQ(hub.deferred(), 3u);
+  const auto events = drainAll(hub);
+  ASSERT_EQ(events.size(), 19u);
+  // Deferred events of one link come out in time order, after the queued ones.
+  EXPECT_EQ(events[16].kind, EventKind::kHeartbeatTimeout);
+  EXPECT_EQ(events[17].kind, EventKind::kDisconnect);
+  EXPECT_EQ(events[17].link, 3u);
+  EXPECT_EQ(events[18].kind, EventKind::kLogout);
+  EXPECT_EQ(events[18].link, 5u);
+}
+
+TEST(EventHub, ProducerThreadsNeverBlockAndNoDisconnectIsLostUnderOverflow) {
+  constexpr int kThreads = 4;
+  constexpr LinkIndex kLinks = 64;
+  EventHub hub(kLinks, 64, 2);  // fewer lanes than threads: the shared lane is used too
+  std::atomic<bool> stop{false};
+  std::atomic<int> finished{0};
+  std::vector<std::thread> producers;
+  for (int t = 0; t < kThreads; ++t) {
+    producers.emplace_back([&, t] {
+      for (LinkIndex l = static_cast<LinkIndex>(t); l < kLinks; l += kThreads) {
+        for (int i = 0; i < 2000; ++i) hub.publish(makeEvent(EventKind::kMessageIn, l, monotonicNow()));
+        hub.publish(makeEvent(EventKind::kDisconnect, l, monotonicNow()));
+      }
+      finished.fetch_add(1);
+    });
+  }
+  std::vector<int> disconnects(kLinks, 0);
+  std::size_t total = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  // A slow consumer: drain a little at a time so the lanes overflow.
+  while (!stop.load()) {
+    total += hub.drain(
+        [&](const SessionEvent& e) {
+          if (e.kind == EventKind::kDisconnect) ++disconnects[e.link];
+        },
+        8);
+    if (finished.load() == kThreads && hub.empty()) stop = true;
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+  }
+  for (auto& p : producers) p.join();
+  for (LinkIndex l = 0; l < kLinks; ++l) EXPECT_EQ(disconnects[l], 1) << "link " << l;
+  EXPECT_GT(hub.dropped(), 0u);
+  EXPECT_EQ(total + hub.dropped(), static_cast<std::size_t>(kLinks) * 2001);
+}
+
+TEST(EventHub, WakesASleepingConsumerPromptly) {
+  EventHub hub(1, 64);
+  std::atomic<bool> woke{false};
+  std::thread consumer([&] {
+    hub.waitForEvents(monotonicNow() + 10 * kNanosPerSecond, 0);
+    woke = !hub.empty();
+  });
+  // Whether the consumer is already asleep or not, the event must end the wait.
+  hub.publish(makeEvent(EventKind::kLogon, 0, monotonicNow()));
+  consumer.join();
+  EXPECT_TRUE(woke.load());
+}
+
+TEST(EventHub, ReleasesTheLaneOfAThreadThatEnded) {
+  EventHub hub(1, 64, 1);
+  for (int i = 0; i < 3; ++i) {
+    std::thread([&] { hub.publish(makeEvent(EventKind::kLogon, 0, 1)); }).join();
+  }
+  // Every thread got the single lane in turn: nothing went to the shared lane.
+  EXPECT_EQ(drainAll(hub).size(), 3u);
+  EXPECT_EQ(hub.dropped(), 0u);
+}
+
+}  // namespace
+}  // namespace linkwatch

@@ -1,0 +1,109 @@
+#include <linkwatch/fix_scan.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+namespace linkwatch {
+namespace {
+
+std::string fix(std::string body) {
+  for (char& c : body)
+    if (c == '|') c = '\x01';
+  return body;
+}
+
+SessionEvent scan(const std::string& raw) {
+  SessionEvent e;
+  std::memset(&e, 0, sizeof e);
+  scanFixMessage(raw.data(), raw.size(), e);
+  return e;
+}
+
+TEST(FixScan, ReadsHeartbeatWithOurProbeId) {
+  const auto e = scan(fix("8=FIX.4.4|9=70|35=0|34=12|49=BANK|56=EXCH|52=20260101-00:00:01.250|112=LW42|10=000|"));
+  EXPECT_EQ(e.messageClass, MessageClass::kHeartbeat);
+  EXPECT_EQ(e.seqNum, 12u);
+  EXPECT_TRUE(e.flags & event_flag::kProbeTestReqId);
+  EXPECT_EQ(e.testReqId, 42u);
+  ASSERT_TRUE(e.flags & event_flag::kHasSendingTime);
+  EXPECT_EQ(e.sendingTime, 1767225600LL * kNanosPerSecond + 1250 * kNanosPerMilli);
+}
+
+TEST(FixScan, RecognisesQuickfixsOwnTestReqId) {
+  const auto e = scan(fix("8=FIX.4.4|9=5|35=1|112=TEST|10=000|"));
+  EXPECT_EQ(e.messageClass, MessageClass::kTestRequest);
+  EXPECT_TRUE(e.flags & event_flag::kQuickfixTestReqId);
+  EXPECT_FALSE(e.flags & event_flag::kProbeTestReqId);
+}
+
+TEST(FixScan, ReadsGapFillFields) {
+  const auto e = scan(fix("8=FIX.4.4|9=5|35=4|34=5|43=Y|123=Y|36=10|10=000|"));
+  EXPECT_EQ(e.messageClass, MessageClass::kSequenceReset);
+  EXPECT_TRUE(e.flags & event_flag::kGapFill);
+  EXPECT_TRUE(e.flags & event_flag::kPossDup);
+  EXPECT_EQ(e.aux, 10u);
+}
+
+TEST(FixScan, KeepsApplicationMsgType) {
+  const auto e = scan(fix("8=FIX.4.4|9=5|35=AE|34=9|10=000|"));
+  EXPECT_EQ(e.messageClass, MessageClass::kApplication);
+  EXPECT_STREQ(std::string(e.msgType, 2).c_str(), "AE");
+}
+
+TEST(FixScan, GarbageIsGarbledNotACrash) {
+  for (const std::string& raw : {std::string("hello"), std::string(""), std::string("=\x01=\x01"),
+                                std::string("35"), fix("8=FIX.4.4|9=abc|"),
+                                std::string(1000, '\xff')}) {
+    EXPECT_EQ(scan(raw).messageClass, MessageClass::kGarbled) << raw;
+  }
+}
+
+TEST(FixScan, ParsesUtcTimestampsWithAndWithoutFraction) {
+  Nanos t = 0;
+  ASSERT_TRUE(parseUtcTimestamp("20260101-00:00:00", 17, t));
+  EXPECT_EQ(t, 1767225600LL * kNanosPerSecond);
+  ASSERT_TRUE(parseUtcTimestamp("20260101-00:00:00.123456789", 27, t));
+  EXPECT_EQ(t, 1767225600LL * kNanosPerSecond + 123456789);
+  EXPECT_FALSE(parseUtcTimestamp("20261301-00:00:00", 17, t));
+  EXPECT_FALSE(parseUtcTimestamp("20260101 00:00:00", 17, t));
+  EXPECT_FALSE(parseUtcTimestamp("20260101-00:00:00.", 18, t));
+}
+
+struct EventText {
+  const char* text;
+  EventKind kind;
+};
+
+TEST(FixScan, ClassifiesQuickfixEventTexts) {
+  const EventText cases[] = {
+      {"Disconnecting", EventKind::kDisconnect},
+      {"Timed out waiting for heartbeat", EventKind::kHeartbeatTimeout},
+      {"Timed out waiting for logon response", EventKind::kLogonTimeout},
+      {"Received logon outside of valid logon time", EventKind::kLogonRefused},
+      {"Session is not enabled for logon", EventKind::kLogonRefused},
+      {"Rejected Logon Attempt: bad password", EventKind::kLogonRefused},
+      {"Session not found for incoming message: 8=FIX.4.4", EventKind::kUnknownSession},
+      {"Connection reset by peer.", EventKind::kSocketError},
+  };
+  for (const auto& c : cases) {
+    SessionEvent e{};
+    ASSERT_TRUE(classifyQuickfixEvent(c.text, std::strlen(c.text), e)) << c.text;
+    EXPECT_EQ(e.kind, c.kind) << c.text;
+  }
+  SessionEvent e{};
+  EXPECT_FALSE(classifyQuickfixEvent("Created session", 15, e));
+}
+
+TEST(FixScan, ParsesSequenceNumbersOfTooHigh) {
+  const std::string text = "MsgSeqNum too high, expecting 5 but received 10";
+  SessionEvent e{};
+  ASSERT_TRUE(classifyQuickfixEvent(text.data(), text.size(), e));
+  EXPECT_EQ(e.kind, EventKind::kSeqTooHigh);
+  EXPECT_EQ(e.aux, 5u);
+  EXPECT_EQ(e.seqNum, 10u);
+}
+
+}  // namespace
+}  // namespace linkwatch

@@ -1,0 +1,115 @@
+#include <linkwatch/link_monitor.hpp>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstring>
+
+namespace linkwatch {
+namespace {
+
+constexpr Nanos kSec = kNanosPerSecond;
+
+MonitorConfig twoLinks() {
+  MonitorConfig config;
+  for (const char* id : {"BANK01", "BANK02"}) {
+    LinkConfig link;
+    link.memberId = id;
+    link.memberName = id;
+    link.sessionKey = std::string("FIX.4.4:EXCH->") + id;
+    link.heartBtIntSeconds = 1;
+    config.links.push_back(link);
+  }
+  return config;
+}
+
+class LinkMonitorTest : public ::testing::Test {
+ protected:
+  SessionEvent at(EventKind kind, LinkIndex link, MessageClass cls = MessageClass::kApplication) {
+    SessionEvent e;
+    std::memset(&e, 0, sizeof e);
+    e.kind = kind;
+    e.link = link;
+    e.messageClass = cls;
+    e.monotonic = clock.monotonic();
+    e.wall = clock.wall();
+    return e;
+  }
+  ManualClock clock;
+  LinkMonitor monitor{twoLinks(), clock};
+};
+
+TEST_F(LinkMonitorTest, PublishesStateCountersAndTransitions) {
+  monitor.hub().publish(at(EventKind::kLogon, 0));
+  monitor.hub().publish(at(EventKind::kMessageIn, 0, MessageClass::kHeartbeat));
+  EXPECT_EQ(monitor.runOnce(), 2u);
+  const LinkStats& s = monitor.stats(0);
+  EXPECT_EQ(s.state.load(), LinkState::kUp);
+  EXPECT_EQ(s.logons.load(), 1u);
+  EXPECT_EQ(s.heartbeatsReceived.load(), 1u);
+  EXPECT_EQ(monitor.stats(1).state.load(), LinkState::kDown);
+  const auto history = monitor.recentTransitions(10);
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].link, 0u);
+  EXPECT_EQ(history[0].to, LinkState::kUp);
+}
+
+TEST_F(LinkMonitorTest, OwnDeadlineDegradesAtHeartBtIntPlusGraceNotAtQuickfixsTick) {
+  monitor.hub().publish(at(EventKind::kLogon, 0));
+  monitor.runOnce();
+  clock.advance(1200 * kNanosPerMilli - 1);
+  monitor.runOnce();
+  EXPECT_EQ(monitor.stats(0).state.load(), LinkState::kUp);
+  clock.advance(1);
+  monitor.runOnce();
+  EXPECT_EQ(monitor.stats(0).state.load(), LinkState::kDegraded);
+  EXPECT_EQ(monitor.stats(0).reason.load(), LinkReason::kHeartbeatLate);
+}
+
+TEST_F(LinkMonitorTest, CountsDisconnectsByReasonAndFlaps) {
+  monitor.hub().publish(at(EventKind::kLogon, 1));
+  monitor.runOnce();
+  clock.advance(kSec / 10);
+  monitor.hub().publish(at(EventKind::kHeartbeatTimeout, 1));
+  monitor.hub().publish(at(EventKind::kDisconnect, 1));
+  monitor.hub().publish(at(EventKind::kLogout, 1));
+  monitor.runOnce();
+  const LinkStats& s = monitor.stats(1);
+  EXPECT_EQ(s.state.load(), LinkState::kDown);
+  EXPECT_EQ(s.reason.load(), LinkReason::kHeartbeatTimeout);
+  EXPECT_EQ(s.disconnects[static_cast<std::size_t>(LinkReason::kHeartbeatTimeout)].load(), 1u);
+  EXPECT_EQ(s.flaps.load(), 2u);
+  EXPECT_EQ(s.flapsInWindow.load(), 2u);
+}
+
+TEST_F(LinkMonitorTest, CountsLogonsForUnknownSessions) {
+  SessionEvent e = at(EventKind::kUnknownSession, kNoLink);
+  monitor.hub().publish(e);
+  monitor.runOnce();
+  EXPECT_EQ(monitor.monitorStats().unknownSessionLogons.load(), 1u);
+  EXPECT_EQ(monitor.stats(0).state.load(), LinkState::kDown);
+}
+
+TEST(LinkMonitorThread, AppliesAnEventWellUnderAMillisecondAfterItsPush) {
+  SystemClock clock;
+  LinkMonitor monitor(twoLinks(), clock);
+  monitor.start();
+  SessionEvent e;
+  std::memset(&e, 0, sizeof e);
+  e.kind = EventKind::kLogon;
+  e.link = 0;
+  e.monotonic = monotonicNow();
+  e.wall = wallNow();
+  monitor.hub().publish(e);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (monitor.stats(0).state.load() != LinkState::kUp &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  monitor.stop();
+  EXPECT_EQ(monitor.stats(0).state.load(), LinkState::kUp);
+  EXPECT_EQ(monitor.monitorStats().applyDelay.count(), 1u);
+}
+
+}  // namespace
+}  // namespace linkwatch
