@@ -114,6 +114,7 @@ class EventHub {
 
   alignas(kCacheLineSize) std::atomic<bool> deferredPending_{false};
   alignas(kCacheLineSize) std::atomic<std::uint32_t> sleeping_{0};  // futex word
+  std::atomic<bool> wakeRequested_{false};
   alignas(kCacheLineSize) std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> deferred_{0};
   std::size_t nextLane_ = 0;  // consumer's round-robin start

@@ -160,17 +160,19 @@ void EventHub::defer(const SessionEvent& event) noexcept {
 }
 
 void EventHub::wakeIfSleeping() noexcept {
-  // Pairs with the fence in waitForEvents: either the consumer sees our event when it
-  // re-checks the lanes, or we see its sleeping flag here (no lost wake-up).
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (sleeping_.load(std::memory_order_relaxed) != 0 &&
+  // A read-modify-write, not a plain load: RMWs on sleeping_ are totally ordered. If ours
+  // comes before the consumer's exchange(1) in waitForEvents, that exchange acquires our
+  // push and the consumer finds the event when it re-checks the lanes; if it comes after,
+  // we read 1 and wake it. No lost wake-up, and no fence (which TSan cannot model).
+  if (sleeping_.fetch_add(0, std::memory_order_acq_rel) != 0 &&
       sleeping_.exchange(0, std::memory_order_acq_rel) != 0) {
     futex(&sleeping_, FUTEX_WAKE_PRIVATE, 1, nullptr);
   }
 }
 
 void EventHub::wakeConsumer() noexcept {
-  sleeping_.store(0, std::memory_order_seq_cst);
+  wakeRequested_.store(true, std::memory_order_release);
+  sleeping_.exchange(0, std::memory_order_acq_rel);
   futex(&sleeping_, FUTEX_WAKE_PRIVATE, 1, nullptr);
 }
 
@@ -195,9 +197,8 @@ void EventHub::waitForEvents(Nanos deadline, Nanos spinNs) noexcept {
       for (int i = 0; i < 64; ++i) LINKWATCH_CPU_RELAX();
       continue;
     }
-    sleeping_.store(1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (!empty()) {
+    sleeping_.exchange(1, std::memory_order_acq_rel);
+    if (!empty() || wakeRequested_.exchange(false, std::memory_order_acq_rel)) {
       sleeping_.store(0, std::memory_order_relaxed);
       return;
     }

@@ -207,9 +207,10 @@ void LinkMonitor::reevaluate(LinkIndex link, Nanos nowMono, Nanos nowWall) {
     t.wall = nowWall;
     t.monotonic = nowMono;
     LinkStats& s = *stats_[link];
-    s.state.store(t.to, std::memory_order_relaxed);
+    // Reason and since before state: a reader that sees the new state sees its reason.
     s.reason.store(t.reason, std::memory_order_relaxed);
     s.stateSinceWall.store(nowWall, std::memory_order_relaxed);
+    s.state.store(t.to, std::memory_order_release);
     if (t.from != t.to) {
       bump(s.flaps);
       auto& ring = deadlines_->flapTimes[link];

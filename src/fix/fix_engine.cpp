@@ -142,15 +142,35 @@ class QuickfixEngine : public FixEngine {
       const FIX::SessionSettings read(path);
       FIX::SessionSettings out;
       out.set(read.get());
-      for (const FIX::SessionID& id : read.getSessions()) {
-        FIX::Dictionary d = read.get(id);
-        d.setBool(FIX::USE_DATA_DICTIONARY, false);
-        out.set(id, d);
-      }
+      for (const FIX::SessionID& id : read.getSessions()) out.set(id, forQuickfix(read.get(id)));
       return out;
     } catch (const FIX::Exception& e) {
       throw std::runtime_error(path + ": QuickFIX: " + e.what());
     }
+  }
+
+  // QuickFIX 1.15.1 knows neither NonStopSession nor TimeZone: it always applies StartTime/
+  // EndTime, in UTC or the machine's local time. For such sessions QuickFIX gets an
+  // always-open window (StartTime == EndTime) and linkwatch's own TradingSchedule says when
+  // the link is expected up.
+  static FIX::Dictionary forQuickfix(const FIX::Dictionary& in) {
+    const auto yes = [&](const char* key) {
+      return in.has(key) && (in.getString(key) == "Y" || in.getString(key) == "y");
+    };
+    const bool ownSchedule =
+        yes("NonStopSession") || (in.has("TimeZone") && in.getString("TimeZone") != "UTC");
+    FIX::Dictionary out;
+    for (FIX::Dictionary::iterator i = in.begin(); i != in.end(); ++i) {
+      const std::string& key = i->first;
+      if (ownSchedule && (key == "STARTDAY" || key == "ENDDAY")) continue;
+      out.setString(key, i->second);
+    }
+    if (ownSchedule) {
+      out.setString(FIX::START_TIME, "00:00:00");
+      out.setString(FIX::END_TIME, "00:00:00");
+    }
+    out.setBool(FIX::USE_DATA_DICTIONARY, false);
+    return out;
   }
 
   FIX::LogFactory* innerLogFactory() {

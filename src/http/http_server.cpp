@@ -1,12 +1,17 @@
 #include "http/http_server.hpp"
 
 #include <CivetServer.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <stdexcept>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -35,9 +40,37 @@ int logMessage(const mg_connection*, const char* message) {
 }
 
 std::string listeningPort(const std::string& host, std::uint16_t port) {
+  if (host.empty()) return std::to_string(port);  // every interface
   // An IPv6 literal needs brackets in civetweb's listening_ports syntax.
   if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
   return host + ":" + std::to_string(port);
+}
+
+// Where a client on this host reaches a server bound to `host`: a wildcard via loopback.
+std::string reachableHost(const std::string& host) {
+  if (host.empty() || host == "0.0.0.0") return "127.0.0.1";
+  if (host == "::" || host == "[::]") return "::1";
+  return host;
+}
+
+// Opens and drops one TCP connection to the server's own listening address.
+void poke(const std::string& host, std::uint16_t port) noexcept try {
+  const std::string target = reachableHost(host);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(target.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return;
+  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    const bool connected = ::connect(fd, a->ai_addr, a->ai_addrlen) == 0;
+    ::close(fd);
+    if (connected) break;
+  }
+  freeaddrinfo(found);
+} catch (...) {
+  // Out of memory: stop() then just waits for civetweb's own poll timeout.
 }
 
 enum class Route { kMetrics, kLinks, kLink, kEvents, kHealth, kNotFound };
@@ -199,11 +232,15 @@ void HttpServer::start() {
   if (impl_->server) return;
   const std::string where = listeningPort(impl_->host, impl_->configuredPort);
   const std::vector<std::string> options = {
-      "listening_ports", where,
-      "num_threads",     std::to_string(kWorkerThreads),
+      "listening_ports",
+      where,
+      "num_threads",
+      std::to_string(kWorkerThreads),
       // Keep-alive would pin a worker per idle client; with four workers, close instead.
-      "enable_keep_alive", "no",
-      "request_timeout_ms", "10000",
+      "enable_keep_alive",
+      "no",
+      "request_timeout_ms",
+      "10000",
   };
   std::string errors;
   tStartErrors = &errors;
@@ -227,7 +264,19 @@ void HttpServer::start() {
 
 void HttpServer::stop() {
   if (!impl_->server) return;
+  // Civetweb's master thread sees the stop flag only when poll() on the listening socket
+  // returns: up to 2 s later (SOCKET_TIMEOUT_QUANTUM) on an idle server. A connection
+  // arriving after the flag is set wakes it at once; poke until close() has returned.
+  std::atomic<bool> closed{false};
+  std::thread waker([this, &closed] {
+    while (!closed.load(std::memory_order_acquire)) {
+      poke(impl_->host, port());
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
   impl_->server->close();
+  closed.store(true, std::memory_order_release);
+  waker.join();
   impl_->server.reset();
   impl_->boundPort.store(0, std::memory_order_release);
 }
@@ -242,7 +291,7 @@ std::uint16_t HttpServer::port() const noexcept {
 const std::string& HttpServer::host() const noexcept { return impl_->host; }
 
 std::string HttpServer::url() const {
-  const std::string& h = impl_->host;
+  const std::string h = reachableHost(impl_->host);
   const std::string hostPart = h.find(':') != std::string::npos ? "[" + h + "]" : h;
   return "http://" + hostPart + ":" + std::to_string(port());
 }

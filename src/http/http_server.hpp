@@ -1,5 +1,5 @@
 // One HTTP port for everything an operator or Prometheus asks of linkwatch:
-//   GET /metrics                  text format 0.0.4 (prometheus-cpp TextSerializer)
+//   GET /metrics                  text format 0.0.4 (MetricsCollector)
 //   GET /api/v1/links             every link; ?member=ID, ?state=down
 //   GET /api/v1/links/{member}    one link by MemberId or session key
 //   GET /api/v1/events            transitions, newest first; ?limit=N, ?member=ID, ?since=T
@@ -47,7 +47,7 @@ class HttpServer {
   // The bound port once started (the ephemeral one for port 0), else the configured one.
   std::uint16_t port() const noexcept;
   const std::string& host() const noexcept;
-  // "http://127.0.0.1:9745"
+  // "http://127.0.0.1:9745"; a wildcard host (0.0.0.0, ::) is given as loopback.
   std::string url() const;
 
  private:

@@ -103,7 +103,8 @@ std::optional<Nanos> parseRfc3339(std::string_view s) {
       s[13] != ':' || s[16] != ':')
     return std::nullopt;
   using namespace std::chrono;
-  const year_month_day ymd{std::chrono::year{*year}, std::chrono::month{static_cast<unsigned>(*month)},
+  const year_month_day ymd{std::chrono::year{*year},
+                           std::chrono::month{static_cast<unsigned>(*month)},
                            std::chrono::day{static_cast<unsigned>(*day)}};
   if (!ymd.ok() || *hour > 23 || *minute > 59 || *second > 60) return std::nullopt;
 
@@ -132,8 +133,7 @@ std::optional<Nanos> parseRfc3339(std::string_view s) {
     return std::nullopt;
   }
   const std::int64_t days = sys_days{ymd}.time_since_epoch().count();
-  const std::int64_t secs =
-      days * 86400 + *hour * 3600 + *minute * 60 + *second - offsetSeconds;
+  const std::int64_t secs = days * 86400 + *hour * 3600 + *minute * 60 + *second - offsetSeconds;
   return secs * kNanosPerSecond + frac;
 }
 
@@ -212,8 +212,8 @@ std::string formatRfc3339(Nanos wall) {
   gmtime_r(&t, &tm);
   std::array<char, 64> buf{};
   const int len = std::snprintf(buf.data(), buf.size(), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                                tm.tm_min, tm.tm_sec, static_cast<int>(rem / kNanosPerMilli));
+                                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                                tm.tm_sec, static_cast<int>(rem / kNanosPerMilli));
   return std::string(buf.data(), len > 0 ? static_cast<std::size_t>(len) : 0);
 }
 
@@ -284,8 +284,8 @@ JsonResponse linksResponse(const LinkMonitor& monitor, std::string_view query) {
     for (int k = 0; k < kLinkStateCount; ++k)
       if (*state == toString(static_cast<LinkState>(k))) onlyState = static_cast<LinkState>(k);
     if (!onlyState)
-      return errorResponse(400, "state: got '" + *state +
-                                    "': expected one of up, degraded, down, offhours");
+      return errorResponse(
+          400, "state: got '" + *state + "': expected one of up, degraded, down, offhours");
   }
 
   json links = json::array();
@@ -303,8 +303,7 @@ JsonResponse linksResponse(const LinkMonitor& monitor, std::string_view query) {
 JsonResponse linkResponse(const LinkMonitor& monitor, std::string_view memberOrSession) {
   const std::string key(memberOrSession);
   const LinkIndex link = monitor.findLink(key);
-  if (link == kNoLink)
-    return errorResponse(404, "no link has MemberId or session '" + key + "'");
+  if (link == kNoLink) return errorResponse(404, "no link has MemberId or session '" + key + "'");
   return JsonResponse{200, linkJson(monitor, link)};
 }
 
@@ -341,8 +340,7 @@ JsonResponse eventsResponse(const LinkMonitor& monitor, std::string_view query) 
 
   // Filters apply before the limit: read the whole history when there are any.
   const bool filtered = onlyLink || since;
-  const std::vector<Transition> recent =
-      monitor.recentTransitions(filtered ? historySize : limit);
+  const std::vector<Transition> recent = monitor.recentTransitions(filtered ? historySize : limit);
   json events = json::array();
   for (const Transition& t : recent) {
     if (events.size() >= limit) break;

@@ -10,7 +10,8 @@
 
 #include <prometheus/client_metric.h>
 #include <prometheus/metric_type.h>
-#include <prometheus/text_serializer.h>
+
+#include "http/text_format.hpp"
 
 namespace linkwatch {
 namespace {
@@ -38,8 +39,8 @@ constexpr std::array<std::string_view, kMessageClassCount> kMessageClassLabels =
 // The reasons that end a session: always exported, zeros included, so that rate() and
 // increase() see a series from the first scrape rather than from the first incident.
 constexpr std::array<LinkReason, 6> kSessionEndReasons = {
-    LinkReason::kDisconnected,  LinkReason::kLogout,           LinkReason::kLogonRejected,
-    LinkReason::kLogonTimeout,  LinkReason::kHeartbeatTimeout, LinkReason::kSequenceTooLow,
+    LinkReason::kDisconnected, LinkReason::kLogout,           LinkReason::kLogonRejected,
+    LinkReason::kLogonTimeout, LinkReason::kHeartbeatTimeout, LinkReason::kSequenceTooLow,
 };
 
 // Every family is appended to one vector reserved up front, so references stay valid.
@@ -126,8 +127,8 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   constexpr auto kCounter = MetricType::Counter;
 
   // Per-link state.
-  auto& up = b.family("linkwatch_link_up", "1 when the link is logged on (state up or degraded).",
-                      kGauge);
+  auto& up =
+      b.family("linkwatch_link_up", "1 when the link is logged on (state up or degraded).", kGauge);
   auto& state = b.family("linkwatch_link_state",
                          "Current state of the link: one series per state, exactly one is 1.",
                          kGauge, kLinkStateCount);
@@ -148,18 +149,18 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   auto& msgIn = b.family("linkwatch_messages_received_total",
                          "FIX messages received from the member, by message type.", kCounter,
                          kMessageClassCount);
-  auto& msgOut = b.family("linkwatch_messages_sent_total",
-                          "FIX messages sent to the member, by message type.", kCounter,
-                          kMessageClassCount);
+  auto& msgOut =
+      b.family("linkwatch_messages_sent_total", "FIX messages sent to the member, by message type.",
+               kCounter, kMessageClassCount);
   auto& hbIn = b.family("linkwatch_heartbeats_received_total",
                         "Heartbeats received from the member.", kCounter);
-  auto& trOut = b.family("linkwatch_test_requests_sent_total",
-                         "TestRequests sent to the member.", kCounter);
+  auto& trOut =
+      b.family("linkwatch_test_requests_sent_total", "TestRequests sent to the member.", kCounter);
   auto& trIn = b.family("linkwatch_test_requests_received_total",
                         "TestRequests received from the member.", kCounter);
   auto& disconnects =
-      b.family("linkwatch_disconnects_total", "Sessions ended, by the reason they ended.",
-               kCounter, kSessionEndReasons.size());
+      b.family("linkwatch_disconnects_total", "Sessions ended, by the reason they ended.", kCounter,
+               kSessionEndReasons.size());
   auto& logons = b.family("linkwatch_logons_total", "Completed logons.", kCounter);
   auto& logonRejects =
       b.family("linkwatch_logon_rejects_total", "Logons refused or rejected.", kCounter);
@@ -167,20 +168,19 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
                         "Inbound MsgSeqNum gaps detected (MsgSeqNum too high).", kCounter);
   auto& resends = b.family("linkwatch_resend_requests_total",
                            "ResendRequests, by direction (sent or received).", kCounter, 2);
-  auto& rejects = b.family("linkwatch_session_rejects_total",
-                           "Session-level Rejects (35=3), by direction (sent or received).",
-                           kCounter, 2);
-  auto& flaps = b.family("linkwatch_link_flaps_total",
-                         "Times the link went from logged on to down.", kCounter);
+  auto& rejects =
+      b.family("linkwatch_session_rejects_total",
+               "Session-level Rejects (35=3), by direction (sent or received).", kCounter, 2);
+  auto& flaps =
+      b.family("linkwatch_link_flaps_total", "Changes of the link's state (flaps).", kCounter);
 
   // Per-link gauges and histograms.
   auto& flapsWindow = b.family("linkwatch_link_flaps_in_window",
-                               "Flaps within the configured FlapWindow.", kGauge);
+                               "State changes within the last FlapWindow.", kGauge);
   auto& rttLast = b.family("linkwatch_rtt_last_seconds",
                            "Round-trip time of the last answered TestRequest probe.", kGauge);
   auto& skew = b.family("linkwatch_sending_time_skew_seconds",
-                        "Receive time minus SendingTime (52) of the last inbound message.",
-                        kGauge);
+                        "Receive time minus SendingTime (52) of the last inbound message.", kGauge);
   auto& rtt = b.family("linkwatch_rtt_seconds",
                        "Round-trip time of TestRequest probes answered by the member.",
                        MetricType::Histogram);
@@ -302,7 +302,12 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
 }
 
 std::string MetricsCollector::serialize() const {
-  return prometheus::TextSerializer().Serialize(Collect());
+  const std::vector<MetricFamily> families = Collect();
+  std::string text;
+  text.reserve(lastSize_.load(std::memory_order_relaxed) + 4096);
+  appendTextFormat(families, text);
+  lastSize_.store(text.size(), std::memory_order_relaxed);
+  return text;
 }
 
 }  // namespace linkwatch

@@ -12,14 +12,15 @@
 namespace linkwatch::sim {
 
 enum class FaultKind : std::uint8_t {
-  kSilence,             // send nothing at all (TCP stays open) for durationMs
-  kClose,               // TCP FIN, reconnect after the reconnect delay
-  kReset,               // TCP RST (SO_LINGER {1,0}), reconnect after the delay
-  kLogout,              // Logout, wait for the answer (<= 2 s), close, reconnect
-  kSkipSeq,             // the next MsgSeqNum jumps by amount
-  kLateHeartbeats,      // each heartbeat amount ms late, for durationMs
-  kGarbage,             // amount random non-FIX bytes on the open connection
-  kReconnectStorm,      // amount quick connect/logon/close cycles
+  kSilence,         // send nothing at all for durationMs: TCP stays open, and after a disconnect
+                    // the member does not reconnect until the silence ends
+  kClose,           // TCP FIN, reconnect after the reconnect delay
+  kReset,           // TCP RST (SO_LINGER {1,0}), reconnect after the delay
+  kLogout,          // Logout, wait for the answer (<= 2 s), close, reconnect
+  kSkipSeq,         // the next MsgSeqNum jumps by amount
+  kLateHeartbeats,  // each heartbeat amount ms late, for durationMs
+  kGarbage,         // amount random non-FIX bytes on the open connection
+  kReconnectStorm,  // amount quick connect/logon/close cycles
   kIgnoreTestRequests,  // heartbeats continue, TestRequests unanswered, for durationMs
 };
 constexpr std::size_t kFaultKindCount = 9;

@@ -261,6 +261,10 @@ void SimMember::onWritable(Nanos now) {
       connectFailed(now, "connect: " + errnoText(err));
       return;
     }
+    sockaddr_in peer{};
+    socklen_t peerLen = sizeof(peer);
+    if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&peer), &peerLen) != 0)
+      return;  // still in flight
     onConnected(now);
     return;
   }

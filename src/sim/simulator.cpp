@@ -196,22 +196,33 @@ Simulator::Simulator(std::vector<SimMemberConfig> members, SimulatorOptions opti
   }
   scheduledAt_.assign(members_.size(), SimMember::kNever);
   if (options_.schedule) schedule_.emplace(*options_.schedule, std::move(scheduleMembers));
+  // Both descriptors live as long as the Simulator, so that inject() from any thread can
+  // always write the eventfd.
+  epollFd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epollFd_ < 0) throwErrno("epoll_create1");
+  wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wakeFd_ < 0) {
+    const int err = errno;
+    ::close(epollFd_);
+    throw std::system_error(err, std::generic_category(), "eventfd");
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = tagged(kTagWake, 0);
+  epoll_ctl(epollFd_, EPOLL_CTL_ADD, wakeFd_, &ev);
 }
 
-Simulator::~Simulator() { stop(); }
+Simulator::~Simulator() {
+  stop();
+  // Members close their sockets in their destructors; the loop is gone by now.
+  members_.clear();
+  ::close(wakeFd_);
+  ::close(epollFd_);
+}
 
 void Simulator::start() {
   if (running()) return;
   raiseFileLimit();
-  epollFd_ = epoll_create1(EPOLL_CLOEXEC);
-  if (epollFd_ < 0) throwErrno("epoll_create1");
-  wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wakeFd_ < 0) throwErrno("eventfd");
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = tagged(kTagWake, 0);
-  if (epoll_ctl(epollFd_, EPOLL_CTL_ADD, wakeFd_, &ev) != 0) throwErrno("epoll_ctl(eventfd)");
-
   {
     std::lock_guard lock(membersMutex_);
     const Nanos now = clock_.monotonic();
@@ -239,11 +250,11 @@ void Simulator::stop() {
   thread_.join();
   for (auto& [fd, client] : controlClients_) ::close(fd);
   controlClients_.clear();
-  if (controlFd_ >= 0) ::close(controlFd_);
+  if (controlFd_ >= 0) {
+    epoll_ctl(epollFd_, EPOLL_CTL_DEL, controlFd_, nullptr);
+    ::close(controlFd_);
+  }
   controlFd_ = -1;
-  ::close(wakeFd_);
-  ::close(epollFd_);
-  wakeFd_ = epollFd_ = -1;
   running_.store(false, std::memory_order_release);
 }
 
@@ -285,10 +296,8 @@ void Simulator::post(std::function<void()> command) {
     std::lock_guard lock(commandsMutex_);
     commands_.push_back(std::move(command));
   }
-  if (wakeFd_ >= 0) {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] const ssize_t n = ::write(wakeFd_, &one, sizeof(one));
-  }
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const ssize_t n = ::write(wakeFd_, &one, sizeof(one));
 }
 
 void Simulator::drainCommands() {
@@ -423,7 +432,7 @@ void Simulator::run() {
     for (const epoll_event& ev : controlEvents) {
       const std::uint64_t tag = ev.data.u64 >> 32;
       if (tag == kTagControlListen) {
-        acceptControl();
+        acceptControl(static_cast<int>(ev.data.u64 & 0xffffffffU));
       } else if (tag == kTagControlClient) {
         onControlEvent(static_cast<int>(ev.data.u64 & 0xffffffffU), ev.events);
       }
@@ -461,17 +470,22 @@ std::uint16_t Simulator::startControl(const std::string& host, std::uint16_t por
   }
   socklen_t len = sizeof(addr);
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  if (controlFd_ >= 0) {
+    epoll_ctl(epollFd_, EPOLL_CTL_DEL, controlFd_, nullptr);
+    ::close(controlFd_);
+  }
   controlFd_ = fd;
+  // The loop takes the fd from the event, never from controlFd_ (owned by this thread).
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.u64 = tagged(kTagControlListen, 0);
+  ev.data.u64 = tagged(kTagControlListen, static_cast<std::uint32_t>(fd));
   if (epoll_ctl(epollFd_, EPOLL_CTL_ADD, fd, &ev) != 0) throwErrno("epoll_ctl(control)");
   return ntohs(addr.sin_port);
 }
 
-void Simulator::acceptControl() {
+void Simulator::acceptControl(int listenFd) {
   for (;;) {
-    const int fd = ::accept4(controlFd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    const int fd = ::accept4(listenFd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
@@ -628,6 +642,11 @@ int runSimulateCommand(const SimulateOptions& options) {
     ~RestoreMask() { pthread_sigmask(SIG_SETMASK, &mask, nullptr); }
   } restore{previous};
 
+  if (options.controlPort > 65535) {
+    std::cerr << "linkwatch simulate: control port " << options.controlPort
+              << " is not a TCP port (0-65535)\n";
+    return 2;
+  }
   std::optional<Simulator> sim;
   try {
     sim.emplace(std::move(members), simOptions);

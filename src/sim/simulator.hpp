@@ -82,7 +82,7 @@ struct SimulatorOptions {
   // acceptor in the same millisecond.
   int connectsPerSecond = 1000;
   // The action log keeps the newest this many entries.
-  std::size_t recordCapacity = std::size_t{1} << 20;
+  std::size_t recordCapacity = std::size_t{1} << 18;
   std::uint64_t seed = 1;  // garbage bytes
   std::optional<FaultScheduleConfig> schedule;
 };
@@ -91,15 +91,16 @@ struct SimulatorOptions {
 // inject(), loggedOnCount(), snapshot(), record() and handleControlLine() from any thread.
 class Simulator final : private MemberHost {
  public:
-  // Throws std::invalid_argument for duplicate member ids or an unresolvable host.
+  // Throws std::invalid_argument for duplicate member ids or an unresolvable host, and
+  // std::system_error when epoll/eventfd cannot be created. `clock` gives SendingTime and
+  // record times; it must move in real time (the loop waits in epoll_wait).
   explicit Simulator(std::vector<SimMemberConfig> members, SimulatorOptions options = {},
                      const Clock& clock = defaultClock());
   ~Simulator() override;
   Simulator(const Simulator&) = delete;
   Simulator& operator=(const Simulator&) = delete;
 
-  // Raises RLIMIT_NOFILE to its hard limit and starts the loop thread. Throws
-  // std::system_error when epoll/eventfd cannot be created.
+  // Raises RLIMIT_NOFILE to its hard limit and starts the loop thread.
   void start();
   // Closes every connection and the control channel, and joins the loop thread.
   void stop();
@@ -152,7 +153,7 @@ class Simulator final : private MemberHost {
   void reschedule(std::uint32_t member);
   void runTimers(Nanos now);
   void runSchedule(Nanos now);
-  void acceptControl();
+  void acceptControl(int listenFd);
   void onControlEvent(int fd, std::uint32_t events);
   void closeControlClient(int fd);
   std::string statusText() const;  // members_ locked by the caller

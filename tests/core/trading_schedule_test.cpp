@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -255,6 +256,18 @@ TEST(TradingSchedule, TimesBeforeTheEpochWork) {
   TradingSchedule s(daily(8, 0, 17, 0));
   EXPECT_TRUE(s.isOpen(utc(1969, 12, 31, 9, 0, 0)));
   EXPECT_EQ(s.nextChange(utc(1969, 12, 31, 9, 0, 0)), utc(1969, 12, 31, 17, 0, 1));
+}
+
+TEST(TradingSchedule, ExtremeTimesDoNotOverflow) {
+  TradingSchedule s(daily(8, 0, 17, 0, "Europe/London"));
+  const Nanos lowest = std::numeric_limits<Nanos>::min();
+  const Nanos highest = std::numeric_limits<Nanos>::max();
+  EXPECT_NO_THROW(s.isOpen(lowest));
+  EXPECT_NO_THROW(s.isOpen(highest));
+  EXPECT_EQ(s.nextChange(highest), std::nullopt);
+  auto fromLowest = s.nextChange(lowest);
+  ASSERT_TRUE(fromLowest.has_value());
+  EXPECT_GT(*fromLowest, lowest);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Routing, status codes, headers and binding of HttpServer, over a real loopback socket.
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -12,8 +14,8 @@ namespace linkwatch {
 namespace {
 
 using nlohmann::json;
-using testing::HttpResult;
 using testing::httpRequest;
+using testing::HttpResult;
 using testing::Scenario;
 
 class HttpServerTest : public ::testing::Test {
@@ -47,6 +49,16 @@ TEST_F(HttpServerTest, StartThrowsNamingTheAddressWhenThePortIsTaken) {
     EXPECT_NE(what.find("in use"), std::string::npos) << what;
   }
   EXPECT_FALSE(second.running());
+}
+
+TEST_F(HttpServerTest, StartThrowsForAnAddressThisHostDoesNotHave) {
+  HttpServer elsewhere(scenario.monitor, "203.0.113.7", 0);  // TEST-NET-3: never local
+  try {
+    elsewhere.start();
+    FAIL() << "start() on a foreign address did not throw";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("203.0.113.7:0"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(HttpServerTest, StopReleasesThePortAndIsIdempotent) {
@@ -160,6 +172,59 @@ TEST_F(HttpServerTest, EscapesHostileMemberNamesInJson) {
             std::string::npos)
       << r.body;
   EXPECT_EQ(body(r)["name"], testing::kHostileName);
+}
+
+TEST(HttpServer, ReplacesInvalidUtf8InNamesInsteadOfFailing) {
+  MonitorConfig config = testing::makeConfig();
+  config.links[0].memberName = "Caf\xe9 Securities";  // Latin-1, not UTF-8
+  ManualClock clock;
+  LinkMonitor monitor(std::move(config), clock);
+  HttpServer server(monitor, "127.0.0.1", 0);
+  server.start();
+  const HttpResult r = httpRequest(server.url() + "/api/v1/links/M1");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body)["name"], "Caf\xef\xbf\xbd Securities");  // U+FFFD
+}
+
+// Scrapes run on civetweb threads while the core thread writes the stats: under TSan this
+// checks that the published state is really safe to read from anywhere.
+TEST(HttpServer, ServesConcurrentScrapesWhileTheCoreThreadApplies) {
+  ManualClock clock;
+  LinkMonitor monitor(testing::makeConfig(), clock);
+  HttpServer server(monitor, "127.0.0.1", 0, clock);
+  server.start();
+  monitor.start();
+
+  constexpr int kEvents = 5000;
+  int published = 0;
+  std::thread producer([&] {
+    for (int i = 0; i < kEvents; ++i) {
+      SessionEvent e{};
+      e.link = Scenario::kM1;
+      e.kind = EventKind::kMessageIn;
+      e.messageClass = MessageClass::kHeartbeat;
+      e.monotonic = clock.monotonic();
+      e.wall = clock.wall();
+      if (monitor.hub().publish(e)) ++published;
+      if (i % 64 == 0) std::this_thread::yield();
+    }
+  });
+  std::vector<std::thread> scrapers;
+  for (int t = 0; t < 2; ++t) {
+    scrapers.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) {
+        EXPECT_EQ(httpRequest(server.url() + "/metrics").status, 200);
+        EXPECT_EQ(httpRequest(server.url() + "/api/v1/links").status, 200);
+      }
+    });
+  }
+  for (auto& t : scrapers) t.join();
+  producer.join();
+  monitor.stop();  // applies everything published before it
+
+  const auto samples = testing::parseSamples(httpRequest(server.url() + "/metrics").body);
+  EXPECT_EQ(samples.at(testing::linkSeries("linkwatch_heartbeats_received_total", "M1")),
+            published);
 }
 
 }  // namespace

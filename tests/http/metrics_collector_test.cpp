@@ -1,6 +1,8 @@
 // MetricsCollector without HTTP: the data model it builds and the cost of a large scrape.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -68,19 +70,28 @@ TEST(MetricsCollector, SerialisesAThousandLinks) {
   config.historySize = 16;
   config.eventQueueCapacity = 1024;
   for (int i = 0; i < 1000; ++i)
-    config.links.push_back(testing::makeLink("MBR" + std::to_string(i), "Member " +
-                                             std::to_string(i), Criticality::kStandard));
+    config.links.push_back(testing::makeLink(
+        "MBR" + std::to_string(i), "Member " + std::to_string(i), Criticality::kStandard));
   ManualClock clock;
   LinkMonitor monitor(std::move(config), clock);
   MetricsCollector collector(monitor);
 
-  const auto begin = std::chrono::steady_clock::now();
-  const std::string text = collector.serialize();
-  const auto elapsed = std::chrono::steady_clock::now() - begin;
-  const double ms = std::chrono::duration<double, std::milli>(elapsed).count();
-  RecordProperty("serialise_ms", std::to_string(ms));
+  // The first scrape pays for fresh pages; later ones reuse the allocator's memory.
+  const auto time = [&](std::string& text) {
+    const auto begin = std::chrono::steady_clock::now();
+    text = collector.serialize();
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin)
+        .count();
+  };
+  std::string text;
+  const double coldMs = time(text);
+  double warmMs = time(text);
+  for (int i = 0; i < 3; ++i) warmMs = std::min(warmMs, time(text));
+  RecordProperty("cold_ms", std::to_string(coldMs));
+  RecordProperty("warm_ms", std::to_string(warmMs));
   RecordProperty("bytes", std::to_string(text.size()));
-  std::printf("1000 links: %.1f ms, %zu bytes\n", ms, text.size());
+  std::printf("1000 links: first scrape %.1f ms, then %.1f ms; %zu bytes\n", coldMs, warmMs,
+              text.size());
 
   std::size_t upSeries = 0;
   for (std::size_t pos = 0; (pos = text.find("\nlinkwatch_link_up{", pos)) != std::string::npos;

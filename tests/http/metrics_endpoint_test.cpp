@@ -12,8 +12,8 @@
 namespace linkwatch {
 namespace {
 
-using testing::HttpResult;
 using testing::httpRequest;
+using testing::HttpResult;
 using testing::kStartUnix;
 using testing::linkSeries;
 using testing::parseSamples;
@@ -92,8 +92,7 @@ TEST_F(MetricsEndpoint, CountsMessagesLogonsAndDisconnects) {
   EXPECT_EQ(s.at(linkSeries("linkwatch_messages_received_total", "M1", "msg_type=\"heartbeat\"")),
             3);
   EXPECT_EQ(s.at(linkSeries("linkwatch_messages_received_total", "M1", "msg_type=\"logon\"")), 1);
-  EXPECT_EQ(s.at(linkSeries("linkwatch_messages_received_total", "M1", "msg_type=\"garbled\"")),
-            0);
+  EXPECT_EQ(s.at(linkSeries("linkwatch_messages_received_total", "M1", "msg_type=\"garbled\"")), 0);
   EXPECT_EQ(s.at(linkSeries("linkwatch_messages_sent_total", "M1", "msg_type=\"heartbeat\"")), 1);
   EXPECT_EQ(s.at(linkSeries("linkwatch_heartbeats_received_total", "M1")), 3);
   EXPECT_EQ(s.at(linkSeries("linkwatch_logons_total", "M1")), 1);
@@ -102,8 +101,7 @@ TEST_F(MetricsEndpoint, CountsMessagesLogonsAndDisconnects) {
   EXPECT_EQ(s.at(linkSeries("linkwatch_disconnects_total", "M2", "reason=\"disconnected\"")), 1);
   EXPECT_EQ(s.at(linkSeries("linkwatch_disconnects_total", "M1", "reason=\"disconnected\"")), 0);
   EXPECT_EQ(s.at(linkSeries("linkwatch_resend_requests_total", "M1", "direction=\"sent\"")), 0);
-  EXPECT_EQ(s.at(linkSeries("linkwatch_session_rejects_total", "M1", "direction=\"received\"")),
-            0);
+  EXPECT_EQ(s.at(linkSeries("linkwatch_session_rejects_total", "M1", "direction=\"received\"")), 0);
   EXPECT_EQ(s.at("linkwatch_link_transitions_total"), 3);
   EXPECT_EQ(s.at("linkwatch_events_applied_total"), 8);
   EXPECT_EQ(s.at("linkwatch_events_dropped_total"), 0);

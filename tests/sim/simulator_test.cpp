@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <regex>
+#include <thread>
 
 #include "sim/raw_acceptor.hpp"
 
@@ -360,6 +361,57 @@ TEST_F(SimulatorTest, InjectRejectsUnknownMembers) {
   std::string error;
   EXPECT_FALSE(sim_->inject("NOPE", Fault{FaultKind::kClose, 0, 0}, &error));
   EXPECT_EQ(error, "unknown member 'NOPE'");
+}
+
+TEST_F(SimulatorTest, FaultScheduleInjectsRandomFaultsOfTheAllowedKinds) {
+  SimulatorOptions options;
+  FaultScheduleConfig schedule;
+  schedule.seed = 3;
+  schedule.meanInterval = 100ms;
+  schedule.kinds = {FaultKind::kGarbage};
+  options.schedule = schedule;
+  sim_ = std::make_unique<Simulator>(std::vector<SimMemberConfig>{memberFor(acceptor_.port())},
+                                     options);
+  sim_->start();
+  logOn();
+  EXPECT_TRUE(waitFaultApplied(FaultKind::kGarbage, 3));
+  std::uint64_t total = 0;
+  for (std::uint64_t n : member().counters.faults) total += n;
+  EXPECT_EQ(total, member().counters.faultCount(FaultKind::kGarbage));
+}
+
+TEST(RunSimulateCommand, PlaysTheConfiguredMembersForTheDuration) {
+  RawAcceptor acceptor;
+  SimulateOptions options;
+  LinkConfig link;
+  link.memberId = "BANK01";
+  link.beginString = "FIX.4.4";
+  link.senderCompId = "EXCH";
+  link.targetCompId = "BANK01";
+  link.socketHost = "127.0.0.1";
+  link.socketPort = acceptor.port();
+  link.heartBtIntSeconds = 1;
+  options.config.links.push_back(link);
+  options.duration = 2s;
+  options.statusInterval = 0s;
+  int exitCode = -1;
+  std::thread command([&] { exitCode = runSimulateCommand(options); });
+  ASSERT_TRUE(acceptor.accept(3000ms));
+  const auto logon = acceptor.completeLogon();
+  ASSERT_TRUE(logon.has_value());
+  EXPECT_EQ(logon->get(49), "BANK01");
+  EXPECT_EQ(logon->get(56), "EXCH");
+  std::string bytes;
+  // The command ends by itself after its duration and closes the connection.
+  EXPECT_EQ(acceptor.readRaw(bytes, 4000ms), RawAcceptor::ReadEnd::kEof);
+  command.join();
+  EXPECT_EQ(exitCode, 0);
+}
+
+TEST(RunSimulateCommand, FailsWithUsageCodeForUnknownMembers) {
+  SimulateOptions options;
+  options.members = {"NOPE"};
+  EXPECT_EQ(runSimulateCommand(options), 2);
 }
 
 TEST(Simulator, RejectsDuplicateMemberIds) {
