@@ -118,7 +118,6 @@ class EventHub {
   alignas(kCacheLineSize) std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> deferred_{0};
   std::size_t nextLane_ = 0;  // consumer's round-robin start
-
 };
 
 template <class Sink>

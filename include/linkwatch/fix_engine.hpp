@@ -19,7 +19,7 @@ struct FixLinkSpec {
 };
 
 struct FixEngineOptions {
-  std::string settingsPath;  // a QuickFIX settings file ([DEFAULT]/[SESSION] blocks)
+  std::string settingsPath;        // a QuickFIX settings file ([DEFAULT]/[SESSION] blocks)
   std::vector<FixLinkSpec> links;  // link index i is links[i]
   // ThreadedSocketAcceptor/Initiator (a thread per connection) instead of one thread for all.
   bool threaded = false;

@@ -25,8 +25,8 @@ struct LinkStats {
   std::atomic<Nanos> lastInboundWall{0};  // 0: nothing received yet
   std::atomic<Nanos> lastLogonWall{0};
   std::atomic<std::uint32_t> heartBtIntSeconds{0};
-  std::atomic<Nanos> lastRtt{-1};              // -1: no probe answered yet
-  std::atomic<Nanos> lastSendingTimeSkew{0};   // receive wall time - SendingTime
+  std::atomic<Nanos> lastRtt{-1};             // -1: no probe answered yet
+  std::atomic<Nanos> lastSendingTimeSkew{0};  // receive wall time - SendingTime
   std::atomic<bool> hasSendingTimeSkew{false};
   std::atomic<std::uint32_t> flapsInWindow{0};
 
@@ -54,9 +54,9 @@ struct MonitorStats {
   MonitorStats();
 
   Counter eventsApplied{0};
-  Counter eventsDropped{0};         // did not fit in a full queue
+  Counter eventsDropped{0};           // did not fit in a full queue
   Counter criticalEventsDeferred{0};  // did not fit, kept in a per-link slot, applied later
-  Counter unknownSessionLogons{0};  // logons for CompIDs no [SESSION] declares
+  Counter unknownSessionLogons{0};    // logons for CompIDs no [SESSION] declares
   Counter transitions{0};
   std::atomic<std::uint64_t> queueDepth{0};  // as of the last drain
   std::atomic<Nanos> startedWall{0};

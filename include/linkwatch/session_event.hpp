@@ -58,9 +58,9 @@ constexpr std::uint8_t kResetSeqNum = 1u << 6;
 }  // namespace event_flag
 
 struct SessionEvent {
-  Nanos monotonic;    // stamped on the FIX thread
-  Nanos wall;         // stamped on the FIX thread, for SendingTime skew
-  Nanos sendingTime;  // tag 52 as Unix ns, when kHasSendingTime
+  Nanos monotonic;          // stamped on the FIX thread
+  Nanos wall;               // stamped on the FIX thread, for SendingTime skew
+  Nanos sendingTime;        // tag 52 as Unix ns, when kHasSendingTime
   std::uint64_t testReqId;  // tag 112 when it is one of ours
   LinkIndex link;
   std::uint32_t seqNum;  // tag 34, or Y of "too high"

@@ -18,8 +18,9 @@ void addSimulateOptions(CLI::App& command, SimulateCommandOptions& options) {
   command.add_option("--member", options.members,
                      "Only these MemberIds (repeatable); default every acceptor session");
   command.add_flag("--faults", options.faults, "Inject random faults on a rolling schedule");
-  command.add_option("--fault-interval-ms", options.meanFaultIntervalMs,
-                     "Mean time between faults across all members")
+  command
+      .add_option("--fault-interval-ms", options.meanFaultIntervalMs,
+                  "Mean time between faults across all members")
       ->check(CLI::Range(10, 3600000));
   command.add_option("--fault-kind", options.faultKinds,
                      "Allowed fault kinds (repeatable); default all");
@@ -28,16 +29,18 @@ void addSimulateOptions(CLI::App& command, SimulateCommandOptions& options) {
                      "HOST:PORT for the command channel (lines: 'fault MEMBER SPEC', 'status')");
   command.add_option("--duration", options.durationSeconds, "Seconds to run; 0 until SIGINT")
       ->check(CLI::NonNegativeNumber);
-  command.add_option("--status-interval", options.statusIntervalSeconds,
-                     "Seconds between status lines; 0 for none")
+  command
+      .add_option("--status-interval", options.statusIntervalSeconds,
+                  "Seconds between status lines; 0 for none")
       ->check(CLI::NonNegativeNumber);
 }
 
 void addDemoOptions(CLI::App& command, DemoCommandOptions& options) {
   command.add_option("--config", options.configPath, "Settings file of the demo")
       ->capture_default_str();
-  command.add_option("--fault-interval-ms", options.meanFaultIntervalMs,
-                     "Mean time between faults across all members")
+  command
+      .add_option("--fault-interval-ms", options.meanFaultIntervalMs,
+                  "Mean time between faults across all members")
       ->check(CLI::Range(10, 3600000))
       ->capture_default_str();
   command.add_option("--duration", options.durationSeconds, "Seconds to run; 0 until SIGINT")

@@ -26,8 +26,8 @@ int runCheckConfig(const std::string& path) {
     acceptors += l.connectionType == ConnectionType::kAcceptor ? 1 : 0;
   std::cout << path << ": ok: " << config->links.size() << " sessions (" << acceptors
             << " acceptor, " << config->links.size() - static_cast<std::size_t>(acceptors)
-            << " initiator), HTTP on " << config->httpHost << ':' << config->httpPort
-            << ", ~" << budget.total << " of " << budget.limit << " descriptors\n";
+            << " initiator), HTTP on " << config->httpHost << ':' << config->httpPort << ", ~"
+            << budget.total << " of " << budget.limit << " descriptors\n";
   return kExitOk;
 }
 
@@ -39,7 +39,8 @@ int runMonitor(const std::string& path, bool threaded) {
     SystemClock clock;
     LinkMonitor monitor(*config, clock);
     HttpServer http(monitor, config->httpHost, config->httpPort, clock);
-    std::unique_ptr<FixEngine> engine = FixEngine::create(fixOptions(*config, threaded), monitor.hub());
+    std::unique_ptr<FixEngine> engine =
+        FixEngine::create(fixOptions(*config, threaded), monitor.hub());
     monitor.start();
     http.start();
     engine->start();
@@ -68,8 +69,7 @@ int main(int argc, char** argv) {
   std::string configPath;
   bool threaded = false;
   auto* run = app.add_subcommand("run", "Monitor the sessions of a settings file");
-  run->add_option("--config", configPath, "QuickFIX settings file with linkwatch keys")
-      ->required();
+  run->add_option("--config", configPath, "QuickFIX settings file with linkwatch keys")->required();
   run->add_flag("--threaded", threaded,
                 "One QuickFIX thread per connection instead of one for all sessions");
 

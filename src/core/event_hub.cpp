@@ -22,9 +22,9 @@ std::atomic<std::uint64_t> nextHubId{1};
 // reused, so a stale entry for a destroyed hub can't be mistaken for a live one.
 struct ClaimedLane {
   std::uint64_t hubId = 0;
-  void* lane = nullptr;             // EventHub::Lane*, for the hot path
+  void* lane = nullptr;  // EventHub::Lane*, for the hot path
   std::atomic<bool>* owned = nullptr;
-  std::weak_ptr<void> keepAlive;    // the lane itself: locked while releasing it
+  std::weak_ptr<void> keepAlive;  // the lane itself: locked while releasing it
 };
 
 void release(ClaimedLane& c) noexcept {
@@ -38,8 +38,7 @@ constexpr int kClaimCacheSize = 4;
 
 long futex(std::atomic<std::uint32_t>* word, int op, std::uint32_t value,
            const timespec* timeout) noexcept {
-  return syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), op, value, timeout, nullptr,
-                 0);
+  return syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), op, value, timeout, nullptr, 0);
 }
 
 }  // namespace
@@ -59,12 +58,11 @@ thread_local LaneReleaser tlsClaims;
 }
 
 EventHub::EventHub(std::size_t linkCount, std::size_t laneCapacity, std::size_t laneCount)
-    : id_(nextHubId.fetch_add(1)),
-      linkCount_(linkCount),
-      deferredWords_((linkCount + 63) / 64) {
+    : id_(nextHubId.fetch_add(1)), linkCount_(linkCount), deferredWords_((linkCount + 63) / 64) {
   if (laneCount == 0 || laneCapacity < 2) throw std::invalid_argument("EventHub: empty lanes");
   lanes_.reserve(laneCount);
-  for (std::size_t i = 0; i < laneCount; ++i) lanes_.push_back(std::make_shared<Lane>(laneCapacity));
+  for (std::size_t i = 0; i < laneCount; ++i)
+    lanes_.push_back(std::make_shared<Lane>(laneCapacity));
   // lockfree::queue's fixed_sized mode caps at 65,535 nodes.
   shared_ = std::make_unique<Mpmc>(laneCapacity < 65534 ? laneCapacity : 65534);
   deferredSlots_ = std::make_unique<DeferredSlot[]>(linkCount == 0 ? 1 : linkCount);
@@ -104,8 +102,9 @@ int EventHub::deferredIndex(EventKind kind) noexcept {
 
 EventKind EventHub::deferredKind(int index) noexcept {
   static constexpr EventKind kinds[kDeferredKinds] = {
-      EventKind::kLogon,        EventKind::kLogout,       EventKind::kDisconnect,
-      EventKind::kHeartbeatTimeout, EventKind::kLogonTimeout, EventKind::kLogonRefused,
+      EventKind::kLogon,        EventKind::kLogout,
+      EventKind::kDisconnect,   EventKind::kHeartbeatTimeout,
+      EventKind::kLogonTimeout, EventKind::kLogonRefused,
       EventKind::kSeqTooLow,    EventKind::kSocketError};
   return kinds[index];
 }
@@ -154,7 +153,7 @@ void EventHub::defer(const SessionEvent& event) noexcept {
   // A later event of the same kind replaces an earlier one; 0 means empty, so never store it.
   slot.at[k].store(event.monotonic == 0 ? 1 : event.monotonic, std::memory_order_release);
   deferredDirty_[event.link / 64].fetch_or(std::uint64_t{1} << (event.link % 64),
-                                            std::memory_order_release);
+                                           std::memory_order_release);
   deferredPending_.store(true, std::memory_order_release);
   deferred_.fetch_add(1, std::memory_order_relaxed);
 }

@@ -93,8 +93,7 @@ bool parseUtcTimestamp(const char* data, std::size_t size, Nanos& out) noexcept 
   if (size < 17 || data[8] != '-' || data[11] != ':' || data[14] != ':') return false;
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!digits(data, 4, year) || !digits(data + 4, 2, month) || !digits(data + 6, 2, day) ||
-      !digits(data + 9, 2, hour) || !digits(data + 12, 2, minute) ||
-      !digits(data + 15, 2, second))
+      !digits(data + 9, 2, hour) || !digits(data + 12, 2, minute) || !digits(data + 15, 2, second))
     return false;
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
     return false;
@@ -133,7 +132,8 @@ void scanFixMessage(const char* data, std::size_t size, SessionEvent& event) noe
       case 35: {
         sawType = true;
         event.messageClass = classify(value);
-        const std::size_t n = value.size() < sizeof event.msgType ? value.size() : sizeof event.msgType;
+        const std::size_t n =
+            value.size() < sizeof event.msgType ? value.size() : sizeof event.msgType;
         std::memcpy(event.msgType, value.data(), n);
         break;
       }

@@ -181,7 +181,8 @@ void LinkMonitor::apply(const SessionEvent& e, Nanos nowMono, Nanos nowWall) {
     s.lastLogonWall.store(e.wall, std::memory_order_relaxed);
   }
   if (applied.logonRefused) bump(s.logonRejects);
-  if (applied.countedDisconnect) bump(s.disconnects[static_cast<std::size_t>(applied.disconnectReason)]);
+  if (applied.countedDisconnect)
+    bump(s.disconnects[static_cast<std::size_t>(applied.disconnectReason)]);
   if (applied.gapDetected) bump(s.sequenceGaps);
   if (applied.rtt) {
     s.lastRtt.store(*applied.rtt, std::memory_order_relaxed);
@@ -215,11 +216,14 @@ void LinkMonitor::reevaluate(LinkIndex link, Nanos nowMono, Nanos nowWall) {
       bump(s.flaps);
       auto& ring = deadlines_->flapTimes[link];
       ring[deadlines_->flapNext[link]++ % kFlapRing] = nowMono;
-      s.flapsInWindow.store(
-          static_cast<std::uint32_t>(std::count_if(ring.begin(), ring.end(), [&](Nanos at) {
-            return at != 0 && nowMono - at <= std::chrono::nanoseconds(config_.flapWindow).count();
-          })),
-          std::memory_order_relaxed);
+      s.flapsInWindow.store(static_cast<std::uint32_t>(std::count_if(
+                                ring.begin(), ring.end(),
+                                [&](Nanos at) {
+                                  return at != 0 &&
+                                         nowMono - at <=
+                                             std::chrono::nanoseconds(config_.flapWindow).count();
+                                })),
+                            std::memory_order_relaxed);
     }
     record(t);
   }

@@ -21,8 +21,8 @@ constexpr std::int64_t s(std::int64_t n) { return n * kNanosPerSecond; }
 
 // Loopback round trips are ~100 us; WAN member links tens of ms.
 std::vector<std::int64_t> rtt() {
-  return {us(100), us(250), us(500), ms(1),  ms(2),  ms(5),   ms(10),
-          ms(25),  ms(50),  ms(100), ms(250), ms(500), s(1), s(5)};
+  return {us(100), us(250), us(500), ms(1),   ms(2),   ms(5), ms(10),
+          ms(25),  ms(50),  ms(100), ms(250), ms(500), s(1),  s(5)};
 }
 
 // HeartBtInt is typically 1-60 s; late heartbeats show as the buckets beyond it.
@@ -34,8 +34,8 @@ std::vector<std::int64_t> heartbeatInterval() {
 // Push on the FIX thread to applied on the core thread: microseconds when awake, ~30 us
 // more after a futex wake-up.
 std::vector<std::int64_t> applyDelay() {
-  return {us(1),   us(2),   us(5),  us(10), us(25), us(50), us(100),
-          us(250), us(500), ms(1),  ms(5),  ms(10), ms(100)};
+  return {us(1),   us(2),   us(5), us(10), us(25), us(50), us(100),
+          us(250), us(500), ms(1), ms(5),  ms(10), ms(100)};
 }
 }  // namespace buckets
 

@@ -80,16 +80,15 @@ class QuickfixEngine : public FixEngine {
       if (hasSessionsOfType(settings_, "acceptor")) {
         acceptorSettings_.reset(new FIX::SessionSettings(sessionsOfType(settings_, "acceptor")));
         if (options_.threaded)
-          acceptor_.reset(new FIX::ThreadedSocketAcceptor(application_, *store_,
-                                                          *acceptorSettings_, logFactory_));
+          acceptor_.reset(new FIX::ThreadedSocketAcceptor(application_, *store_, *acceptorSettings_,
+                                                          logFactory_));
         else
           acceptor_.reset(
               new FIX::SocketAcceptor(application_, *store_, *acceptorSettings_, logFactory_));
         acceptor_->start();
       }
       if (hasSessionsOfType(settings_, "initiator")) {
-        initiatorSettings_.reset(
-            new FIX::SessionSettings(sessionsOfType(settings_, "initiator")));
+        initiatorSettings_.reset(new FIX::SessionSettings(sessionsOfType(settings_, "initiator")));
         if (options_.threaded)
           initiator_.reset(new FIX::ThreadedSocketInitiator(application_, *store_,
                                                             *initiatorSettings_, logFactory_));

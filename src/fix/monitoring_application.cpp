@@ -28,20 +28,21 @@ void MonitoringApplication::toAdmin(FIX::Message& message, const FIX::SessionID&
   if (inner_ != nullptr) inner_->toAdmin(message, id);
 }
 
-void MonitoringApplication::toApp(FIX::Message& message, const FIX::SessionID& id)
-    throw(FIX::DoNotSend) {
+void MonitoringApplication::toApp(FIX::Message& message,
+                                  const FIX::SessionID& id) throw(FIX::DoNotSend) {
   if (inner_ != nullptr) inner_->toApp(message, id);
 }
 
-void MonitoringApplication::fromAdmin(const FIX::Message& message, const FIX::SessionID& id)
-    throw(FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
-          FIX::RejectLogon) {
+void MonitoringApplication::fromAdmin(const FIX::Message& message, const FIX::SessionID& id) throw(
+    FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue, FIX::RejectLogon) {
   if (inner_ != nullptr) inner_->fromAdmin(message, id);
 }
 
-void MonitoringApplication::fromApp(const FIX::Message& message, const FIX::SessionID& id)
-    throw(FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
-          FIX::UnsupportedMessageType) {
+void MonitoringApplication::fromApp(const FIX::Message& message,
+                                    const FIX::SessionID& id) throw(FIX::FieldNotFound,
+                                                                    FIX::IncorrectDataFormat,
+                                                                    FIX::IncorrectTagValue,
+                                                                    FIX::UnsupportedMessageType) {
   if (inner_ != nullptr) inner_->fromApp(message, id);
 }
 

@@ -23,14 +23,14 @@ class MonitoringApplication : public FIX::Application {
   void onLogon(const FIX::SessionID& id) override;
   void onLogout(const FIX::SessionID& id) override;
   void toAdmin(FIX::Message& message, const FIX::SessionID& id) override;
-  void toApp(FIX::Message& message, const FIX::SessionID& id)
-      throw(FIX::DoNotSend) override;
-  void fromAdmin(const FIX::Message& message, const FIX::SessionID& id)
-      throw(FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
-            FIX::RejectLogon) override;
-  void fromApp(const FIX::Message& message, const FIX::SessionID& id)
-      throw(FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
-            FIX::UnsupportedMessageType) override;
+  void toApp(FIX::Message& message, const FIX::SessionID& id) throw(FIX::DoNotSend) override;
+  void fromAdmin(const FIX::Message& message,
+                 const FIX::SessionID& id) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                                 FIX::IncorrectTagValue, FIX::RejectLogon) override;
+  void fromApp(const FIX::Message& message,
+               const FIX::SessionID& id) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                               FIX::IncorrectTagValue,
+                                               FIX::UnsupportedMessageType) override;
 
  private:
   void publish(EventKind kind, const FIX::SessionID& id) noexcept;

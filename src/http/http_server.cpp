@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <mutex>
 #include <stdexcept>
 #include <string_view>
 #include <thread>
@@ -73,6 +74,9 @@ void poke(const std::string& host, std::uint16_t port) noexcept try {
   // Out of memory: stop() then just waits for civetweb's own poll timeout.
 }
 
+// Process-wide, like gmtime()'s buffer: see send().
+std::mutex gDateHeaderMutex;
+
 enum class Route { kMetrics, kLinks, kLink, kEvents, kHealth, kNotFound };
 
 }  // namespace
@@ -135,7 +139,13 @@ struct HttpServer::Impl {
     // Member names are configuration, not trusted markup: never let a browser sniff HTML.
     mg_response_header_add(c, "X-Content-Type-Options", "nosniff", -1);
     if (allowHeader) mg_response_header_add(c, "Allow", "GET, HEAD", -1);
-    mg_response_header_send(c);
+    {
+      // Civetweb 1.15 formats the Date header with gmtime(), whose static buffer is shared
+      // by every worker (TSan reports the race): one header block at a time. The block is
+      // small and goes to an empty socket buffer, so the lock is held only briefly.
+      const std::lock_guard<std::mutex> lock(gDateHeaderMutex);
+      mg_response_header_send(c);
+    }
     if (withBody && !body.empty()) mg_write(c, body.data(), body.size());
   }
 

@@ -70,7 +70,8 @@ TEST(EventHub, ProducerThreadsNeverBlockAndNoDisconnectIsLostUnderOverflow) {
   for (int t = 0; t < kThreads; ++t) {
     producers.emplace_back([&, t] {
       for (LinkIndex l = static_cast<LinkIndex>(t); l < kLinks; l += kThreads) {
-        for (int i = 0; i < 2000; ++i) hub.publish(makeEvent(EventKind::kMessageIn, l, monotonicNow()));
+        for (int i = 0; i < 2000; ++i)
+          hub.publish(makeEvent(EventKind::kMessageIn, l, monotonicNow()));
         hub.publish(makeEvent(EventKind::kDisconnect, l, monotonicNow()));
       }
       finished.fetch_add(1);

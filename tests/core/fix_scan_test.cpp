@@ -22,7 +22,8 @@ SessionEvent scan(const std::string& raw) {
 }
 
 TEST(FixScan, ReadsHeartbeatWithOurProbeId) {
-  const auto e = scan(fix("8=FIX.4.4|9=70|35=0|34=12|49=BANK|56=EXCH|52=20260101-00:00:01.250|112=LW42|10=000|"));
+  const auto e = scan(
+      fix("8=FIX.4.4|9=70|35=0|34=12|49=BANK|56=EXCH|52=20260101-00:00:01.250|112=LW42|10=000|"));
   EXPECT_EQ(e.messageClass, MessageClass::kHeartbeat);
   EXPECT_EQ(e.seqNum, 12u);
   EXPECT_TRUE(e.flags & event_flag::kProbeTestReqId);
@@ -53,9 +54,9 @@ TEST(FixScan, KeepsApplicationMsgType) {
 }
 
 TEST(FixScan, GarbageIsGarbledNotACrash) {
-  for (const std::string& raw : {std::string("hello"), std::string(""), std::string("=\x01=\x01"),
-                                std::string("35"), fix("8=FIX.4.4|9=abc|"),
-                                std::string(1000, '\xff')}) {
+  for (const std::string& raw :
+       {std::string("hello"), std::string(""), std::string("=\x01=\x01"), std::string("35"),
+        fix("8=FIX.4.4|9=abc|"), std::string(1000, '\xff')}) {
     EXPECT_EQ(scan(raw).messageClass, MessageClass::kGarbled) << raw;
   }
 }

@@ -24,9 +24,7 @@ SessionEvent event(EventKind kind, Nanos at, MessageClass cls = MessageClass::kA
 }
 
 SessionEvent inbound(MessageClass cls, Nanos at) { return event(EventKind::kMessageIn, at, cls); }
-SessionEvent outbound(MessageClass cls, Nanos at) {
-  return event(EventKind::kMessageOut, at, cls);
-}
+SessionEvent outbound(MessageClass cls, Nanos at) { return event(EventKind::kMessageOut, at, cls); }
 
 class Machine {
  public:
@@ -113,15 +111,17 @@ TEST_P(LinkStateMachineDown, GoesDownWithTheReasonThatCausedIt) {
 INSTANTIATE_TEST_SUITE_P(
     Reasons, LinkStateMachineDown,
     ::testing::Values(
-        DownCase{"disconnect", {event(EventKind::kDisconnect, 2 * kSec)}, LinkReason::kDisconnected},
+        DownCase{
+            "disconnect", {event(EventKind::kDisconnect, 2 * kSec)}, LinkReason::kDisconnected},
         DownCase{"socket_error",
                  {event(EventKind::kSocketError, 2 * kSec), event(EventKind::kDisconnect, 2 * kSec),
                   event(EventKind::kLogout, 2 * kSec)},
                  LinkReason::kDisconnected},
-        DownCase{"member_logout",
-                 {inbound(MessageClass::kLogout, 2 * kSec), outbound(MessageClass::kLogout, 2 * kSec),
-                  event(EventKind::kDisconnect, 2 * kSec), event(EventKind::kLogout, 2 * kSec)},
-                 LinkReason::kLogout},
+        DownCase{
+            "member_logout",
+            {inbound(MessageClass::kLogout, 2 * kSec), outbound(MessageClass::kLogout, 2 * kSec),
+             event(EventKind::kDisconnect, 2 * kSec), event(EventKind::kLogout, 2 * kSec)},
+            LinkReason::kLogout},
         DownCase{"heartbeat_timeout",
                  {event(EventKind::kHeartbeatTimeout, 2 * kSec),
                   event(EventKind::kDisconnect, 2 * kSec)},
@@ -130,7 +130,8 @@ INSTANTIATE_TEST_SUITE_P(
                  {event(EventKind::kSeqTooLow, 2 * kSec), outbound(MessageClass::kLogout, 2 * kSec),
                   event(EventKind::kDisconnect, 2 * kSec)},
                  LinkReason::kSequenceTooLow},
-        DownCase{"onlogout_alone", {event(EventKind::kLogout, 2 * kSec)}, LinkReason::kDisconnected}),
+        DownCase{
+            "onlogout_alone", {event(EventKind::kLogout, 2 * kSec)}, LinkReason::kDisconnected}),
     [](const auto& param) { return std::string(param.param.name); });
 
 TEST(LinkStateMachine, CountsOneDisconnectForDisconnectingFollowedByOnLogout) {

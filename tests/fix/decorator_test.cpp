@@ -57,18 +57,20 @@ class GatewayApplication : public FIX::Application {
   void onLogout(const FIX::SessionID&) override { ++logouts; }
   void toAdmin(FIX::Message&, const FIX::SessionID&) override { ++toAdmins; }
   void toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) override { ++toApps; }
-  void fromAdmin(const FIX::Message& m, const FIX::SessionID& id) throw(
-      FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
-      FIX::RejectLogon) override {
+  void fromAdmin(const FIX::Message& m, const FIX::SessionID& id) throw(FIX::FieldNotFound,
+                                                                        FIX::IncorrectDataFormat,
+                                                                        FIX::IncorrectTagValue,
+                                                                        FIX::RejectLogon) override {
     ++fromAdmins;
     FIX::MsgType type;
     m.getHeader().getField(type);
     if (type == FIX::MsgType_Logon && id.getTargetCompID().getValue() == "REFUSED")
       throw FIX::RejectLogon("member suspended");
   }
-  void fromApp(const FIX::Message&, const FIX::SessionID&) throw(
-      FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
-      FIX::UnsupportedMessageType) override {
+  void fromApp(const FIX::Message&,
+               const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                            FIX::IncorrectTagValue,
+                                            FIX::UnsupportedMessageType) override {
     ++fromApps;
   }
 };
@@ -113,8 +115,7 @@ class EmbeddedDecorator : public ::testing::Test {
   void startMember(const std::string& sender) {
     std::istringstream in(initiatorSettings(port, sender));
     memberSettings.emplace_back(new FIX::SessionSettings(in));
-    members.emplace_back(
-        new FIX::SocketInitiator(memberApp, memberStore, *memberSettings.back()));
+    members.emplace_back(new FIX::SocketInitiator(memberApp, memberStore, *memberSettings.back()));
     members.back()->start();
   }
   void TearDown() override {

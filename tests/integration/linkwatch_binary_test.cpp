@@ -37,7 +37,8 @@ HttpResponse httpGet(const std::string& url) {
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
+  if (curl_easy_perform(curl) == CURLE_OK)
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
   curl_easy_cleanup(curl);
   return r;
 }
@@ -101,13 +102,16 @@ TEST(LinkwatchBinary, RunServesLinksAndMetricsThatPassPromtoolAndStopsCleanly) {
 
   sim::Simulator sim(sim::membersFromMonitorConfig(loadConfig(cfg)));
   sim.start();
-  ASSERT_TRUE(waitFor([&] {
-    const auto links = nlohmann::json::parse(httpGet(base + "/api/v1/links").body, nullptr, false);
-    if (!links.is_array() || links.size() != 2) return false;
-    for (const auto& l : links)
-      if (l["state"] != "up") return false;
-    return true;
-  }, 20s));
+  ASSERT_TRUE(waitFor(
+      [&] {
+        const auto links =
+            nlohmann::json::parse(httpGet(base + "/api/v1/links").body, nullptr, false);
+        if (!links.is_array() || links.size() != 2) return false;
+        for (const auto& l : links)
+          if (l["state"] != "up") return false;
+        return true;
+      },
+      20s));
 
   const HttpResponse metrics = httpGet(base + "/metrics");
   ASSERT_EQ(metrics.status, 200);
@@ -123,12 +127,13 @@ TEST(LinkwatchBinary, RunServesLinksAndMetricsThatPassPromtoolAndStopsCleanly) {
 
 TEST(LinkwatchBinary, CheckConfigNamesFileLineSectionAndKeyAndExitsTwo) {
   TempDir dir;
-  const std::string cfg = dir.write(
-      "bad.cfg",
-      "[DEFAULT]\nConnectionType=acceptor\nBeginString=FIX.4.4\nSenderCompID=EX\n"
-      "SocketAcceptPort=9999\nStartTime=00:00:00\nEndTime=00:00:00\n"
-      "[SESSION]\nTargetCompID=A\nMemberId=A\nCriticality=urgent\n");
-  const auto [code, output] = runCommand(std::string(LINKWATCH_BINARY) + " check-config --config " + cfg);
+  const std::string cfg =
+      dir.write("bad.cfg",
+                "[DEFAULT]\nConnectionType=acceptor\nBeginString=FIX.4.4\nSenderCompID=EX\n"
+                "SocketAcceptPort=9999\nStartTime=00:00:00\nEndTime=00:00:00\n"
+                "[SESSION]\nTargetCompID=A\nMemberId=A\nCriticality=urgent\n");
+  const auto [code, output] =
+      runCommand(std::string(LINKWATCH_BINARY) + " check-config --config " + cfg);
   EXPECT_EQ(code, 2);
   EXPECT_NE(output.find("bad.cfg:11"), std::string::npos) << output;
   EXPECT_NE(output.find("Criticality"), std::string::npos) << output;

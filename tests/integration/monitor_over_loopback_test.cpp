@@ -49,7 +49,8 @@ TEST_F(MonitorOverLoopback, MembersLogOnAndEveryLinkGoesUp) {
   for (const auto& m : kMembers) {
     EXPECT_EQ(monitor->stats(m).logons.load(), 1u);
     EXPECT_EQ(monitor->stats(m).heartBtIntSeconds.load(), 1u);  // from the member's Logon
-    EXPECT_GE(monitor->stats(m).messagesReceived[static_cast<int>(MessageClass::kLogon)].load(), 1u);
+    EXPECT_GE(monitor->stats(m).messagesReceived[static_cast<int>(MessageClass::kLogon)].load(),
+              1u);
   }
 }
 
@@ -59,10 +60,8 @@ TEST_F(MonitorOverLoopback, ClosingTcpTakesTheLinkDownWithReasonDisconnected) {
   ASSERT_TRUE(sim->inject("BANK02", sim::Fault{sim::FaultKind::kClose, 0, 0}));
   ASSERT_TRUE(waitFor([&] { return monitor->state("BANK02") == LinkState::kDown; }));
   EXPECT_EQ(monitor->reason("BANK02"), LinkReason::kDisconnected);
-  EXPECT_EQ(monitor->stats("BANK02")
-                .disconnects[static_cast<int>(LinkReason::kDisconnected)]
-                .load(),
-            1u);
+  EXPECT_EQ(
+      monitor->stats("BANK02").disconnects[static_cast<int>(LinkReason::kDisconnected)].load(), 1u);
   EXPECT_EQ(monitor->state("BANK01"), LinkState::kUp);
   EXPECT_EQ(monitor->state("BANK03"), LinkState::kUp);
 }
@@ -122,8 +121,8 @@ TEST_F(MonitorOverLoopback, UnknownCompIdLogonIsRejectedAndCountedOthersUntouche
     members.push_back(stranger);
   });
   allUp();
-  ASSERT_TRUE(waitFor(
-      [&] { return monitor->monitor().monitorStats().unknownSessionLogons.load() >= 1; }));
+  ASSERT_TRUE(
+      waitFor([&] { return monitor->monitor().monitorStats().unknownSessionLogons.load() >= 1; }));
   for (const auto& m : kMembers) {
     EXPECT_EQ(monitor->state(m), LinkState::kUp);
     EXPECT_EQ(monitor->stats(m).logons.load(), 1u);
@@ -141,7 +140,9 @@ TEST_F(MonitorOverLoopback, GarbageOnTheAcceptorPortLeavesEveryLinkUntouched) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(port);
   ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  const std::string garbage = "GET / HTTP/1.1\r\n\r\n\x01\x02\x03 8=FIX.4.4\x01" "9=99999\x01";
+  const std::string garbage =
+      "GET / HTTP/1.1\r\n\r\n\x01\x02\x03 8=FIX.4.4\x01"
+      "9=99999\x01";
   ASSERT_GT(::send(fd, garbage.data(), garbage.size(), MSG_NOSIGNAL), 0);
   // And garbage inside an established session.
   ASSERT_TRUE(sim->inject("BANK01", sim::Fault{sim::FaultKind::kGarbage, 0, 64}));
@@ -190,12 +191,15 @@ TEST(MonitorInitiatorSessions, InitiatorAndAcceptorSessionsOfOneConfigBothGoUp) 
   const std::uint16_t port = freePort();
   const std::string settings =
       "[DEFAULT]\nBeginString=FIX.4.4\nStartTime=00:00:00\nEndTime=00:00:00\n"
-      "UseDataDictionary=N\n[LINKWATCH]\nHttpListen=127.0.0.1:" + std::to_string(freePort()) +
+      "UseDataDictionary=N\n[LINKWATCH]\nHttpListen=127.0.0.1:" +
+      std::to_string(freePort()) +
       "\n[SESSION]\nConnectionType=acceptor\nSenderCompID=EXCH\nTargetCompID=GATEWAY\n"
-      "SocketAcceptPort=" + std::to_string(port) +
+      "SocketAcceptPort=" +
+      std::to_string(port) +
       "\nMemberId=GW-IN\n[SESSION]\nConnectionType=initiator\nSenderCompID=GATEWAY\n"
       "TargetCompID=EXCH\nSocketConnectHost=127.0.0.1\nSocketConnectPort=" +
-      std::to_string(port) + "\nHeartBtInt=2\nReconnectInterval=1\nMemberId=GW-OUT\n"
+      std::to_string(port) +
+      "\nHeartBtInt=2\nReconnectInterval=1\nMemberId=GW-OUT\n"
       "RttProbeInterval=200ms\n";
   RunningMonitor monitor(dir, settings);
   for (const char* m : {"GW-IN", "GW-OUT"})
