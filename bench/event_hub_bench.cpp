@@ -77,13 +77,22 @@ const std::string& heartbeat() {
 // The consumer thread of both queues: drains in batches and spins (yielding, since the VM
 // has two vCPUs shared with the producers) when there is nothing to do. It never sleeps on
 // the hub's futex, so producers pay the fence + flag check but never the wake-up syscall.
+// With `interval` > 0 it drains at most once per interval (spinning in between), as a core
+// thread that batches would: the producer then rarely meets the consumer on a cache line.
 class ConsumerThread {
  public:
   template <class DrainOnce>
-  explicit ConsumerThread(DrainOnce drainOnce)
-      : thread_([this, drainOnce]() mutable {
+  ConsumerThread(DrainOnce drainOnce, Nanos interval)
+      : thread_([this, drainOnce, interval]() mutable {
           std::uint64_t idle = 0;
+          Nanos next = 0;
           while (running_.load(std::memory_order_acquire)) {
+            if (interval > 0) {
+              while (monotonicNow() < next) {
+                for (int i = 0; i < 64; ++i) BENCH_CPU_RELAX();
+              }
+              next = monotonicNow() + interval;
+            }
             if (drainOnce() != 0) {
               idle = 0;
               continue;
@@ -144,7 +153,8 @@ EventHub& warmHub() {
 
 class HubQueue {
  public:
-  HubQueue() : hub_(warmHub()), consumer_([this] { return hub_.drain(sink_, 4096); }) {}
+  explicit HubQueue(Nanos consumerInterval = 0)
+      : hub_(warmHub()), consumer_([this] { return hub_.drain(sink_, 4096); }, consumerInterval) {}
   bool publish(const SessionEvent& e) noexcept { return hub_.publish(e); }
 
  private:
@@ -157,7 +167,8 @@ class HubQueue {
 // consumer swaps the whole deque out under the lock and processes it outside.
 class MutexDequeQueue {
  public:
-  MutexDequeQueue() : consumer_([this] { return drainOnce(); }) {}
+  explicit MutexDequeQueue(Nanos consumerInterval = 0)
+      : consumer_([this] { return drainOnce(); }, consumerInterval) {}
   bool publish(const SessionEvent& e) {
     std::lock_guard<std::mutex> lock(mutex_);
     queue_.push_back(e);
@@ -308,10 +319,10 @@ double percentile(std::vector<double>& v, double p) {
 // One producer; each iteration times `batch` stamp+publish operations (Arg) and records
 // (elapsed - clock overhead) / batch. batch = 1 gives the per-operation tail, which is what
 // a FIX thread feels; batch = 64 smooths out the clock's own jitter.
-template <class Queue, Path kPath>
+template <class Queue, Path kPath, Nanos kConsumerInterval = 0>
 void publishLatency(benchmark::State& state) {
   const auto batch = static_cast<std::uint32_t>(state.range(0));
-  auto queue = std::make_unique<Queue>();
+  auto queue = std::make_unique<Queue>(kConsumerInterval);
   const Nanos overhead = clockOverhead();
   std::vector<double> samples;
   samples.reserve(static_cast<std::size_t>(state.max_iterations));
@@ -349,6 +360,20 @@ void BM_EventHub_EnqueueLatency(benchmark::State& state) {
 void BM_MutexDeque_EnqueueLatency(benchmark::State& state) {
   publishLatency<MutexDequeQueue, Path::kEnqueue>(state);
 }
+// The same with a consumer that drains every 20 us instead of eagerly.
+constexpr Nanos kBatchingInterval = 20 * kNanosPerMicro;
+void BM_EventHub_EnqueueLatencyBatchingConsumer(benchmark::State& state) {
+  publishLatency<HubQueue, Path::kEnqueue, kBatchingInterval>(state);
+}
+void BM_MutexDeque_EnqueueLatencyBatchingConsumer(benchmark::State& state) {
+  publishLatency<MutexDequeQueue, Path::kEnqueue, kBatchingInterval>(state);
+}
+void BM_EventHub_PublishLatencyBatchingConsumer(benchmark::State& state) {
+  publishLatency<HubQueue, Path::kStamp, kBatchingInterval>(state);
+}
+void BM_MutexDeque_PublishLatencyBatchingConsumer(benchmark::State& state) {
+  publishLatency<MutexDequeQueue, Path::kStamp, kBatchingInterval>(state);
+}
 void BM_EventHub_PublishAndScanHeartbeatLatency(benchmark::State& state) {
   publishLatency<HubQueue, Path::kStampScan>(state);
 }
@@ -362,6 +387,10 @@ BENCHMARK(BM_EventHub_PublishLatency)->Arg(1)->Arg(64)->Iterations(kLatencySampl
 BENCHMARK(BM_MutexDeque_PublishLatency)->Arg(1)->Arg(64)->Iterations(kLatencySamples);
 BENCHMARK(BM_EventHub_EnqueueLatency)->Arg(1)->Arg(64)->Iterations(kLatencySamples);
 BENCHMARK(BM_MutexDeque_EnqueueLatency)->Arg(1)->Arg(64)->Iterations(kLatencySamples);
+BENCHMARK(BM_EventHub_EnqueueLatencyBatchingConsumer)->Arg(1)->Iterations(kLatencySamples);
+BENCHMARK(BM_MutexDeque_EnqueueLatencyBatchingConsumer)->Arg(1)->Iterations(kLatencySamples);
+BENCHMARK(BM_EventHub_PublishLatencyBatchingConsumer)->Arg(1)->Iterations(kLatencySamples);
+BENCHMARK(BM_MutexDeque_PublishLatencyBatchingConsumer)->Arg(1)->Iterations(kLatencySamples);
 BENCHMARK(BM_EventHub_PublishAndScanHeartbeatLatency)->Arg(1)->Iterations(kLatencySamples);
 BENCHMARK(BM_MutexDeque_PublishAndScanHeartbeatLatency)->Arg(1)->Iterations(kLatencySamples);
 

@@ -49,6 +49,12 @@ EVENT_HUB = [
      None, "BM_MutexDeque_EnqueueLatency/1/iterations:200000", ""),
     ("enqueue alone, p50 of 64-op batches", "BM_EventHub_EnqueueLatency/64/iterations:200000",
      "p50_ns", None, "BM_MutexDeque_EnqueueLatency/64/iterations:200000", ""),
+    ("stamp + publish, p99 per op, consumer draining every 20 us",
+     "BM_EventHub_PublishLatencyBatchingConsumer/1/iterations:200000", "p99_ns", ("<=", 250),
+     "BM_MutexDeque_PublishLatencyBatchingConsumer/1/iterations:200000", ""),
+    ("enqueue alone, p99 per op, consumer draining every 20 us",
+     "BM_EventHub_EnqueueLatencyBatchingConsumer/1/iterations:200000", "p99_ns", None,
+     "BM_MutexDeque_EnqueueLatencyBatchingConsumer/1/iterations:200000", ""),
     ("stamp + publish, 1 producer", "BM_EventHub_Publish/real_time/threads:1",
      "items_per_second", None, "BM_MutexDeque_Publish/real_time/threads:1", "dropped"),
     ("stamp + publish, 2 producers", "BM_EventHub_Publish/real_time/threads:2",
@@ -76,11 +82,11 @@ EVENT_HUB = [
 
 LINK_MONITOR = [
     ("drain + apply (runOnce), 10,000 links", "BM_LinkMonitor_Apply", "items_per_second",
-     (">=", 10e6), None, "events_per_runOnce"),
+     (">=", 10e6), None, ("apply_wall_Mps", "events_per_runOnce")),
     ("publish alone (hub().publish)", "BM_LinkMonitor_Publish", "items_per_second", None, None,
-     "dropped"),
+     ("apply_wall_Mps", "dropped")),
     ("publish + drain + apply", "BM_LinkMonitor_PublishAndApply", "items_per_second", None, None,
-     ("transitions", "dropped")),
+     ("apply_wall_Mps", "transitions", "dropped")),
 ]
 
 METRICS = []
@@ -93,7 +99,10 @@ for links in (100, 1000, 10000):
 
 GROUPS = [
     ("EventHub: the FIX thread's hot path (event_hub_bench)", EVENT_HUB,
-     "Baseline: `std::mutex` + `std::deque` push, same stamp, same consumer thread."),
+     "Baseline: `std::mutex` + `std::deque` push, same stamp, same consumer thread. The "
+     "consumer drains eagerly (as `LinkMonitor`'s loop does) unless the row says it drains "
+     "every 20 us. Per-op p50 rows near 20 ns sit at the resolution of the clock-overhead "
+     "correction; the 64-op batch rows resolve the enqueue better."),
     ("LinkMonitor: the core thread (link_monitor_bench)", LINK_MONITOR,
      "10,000 links, HeartBtInt 30 s, ManualClock advanced 1 ms per 16,384-event batch; "
      "mix: 80 % Heartbeats, 15 % application messages, ~5 % RTT TestRequest + answer, "
@@ -196,6 +205,8 @@ def note(entry, base_entry, key):
         return f"{ours / 1e6:.2f} MB" if ours >= 1e6 else f"{ours / 1e3:.1f} kB"
     if key == "events_per_runOnce":
         text = f"{ours:,.0f} events per runOnce()"
+    elif key == "apply_wall_Mps":
+        text = f"drain + apply {ours:.2f} M/s by wall clock"
     elif key == "series_per_link":
         text = f"{ours:,.1f} series a link"
     else:

@@ -49,6 +49,10 @@ class LinkMonitor {
   void start();
   void stop();
 
+  // Puts a link in maintenance until `untilWall` (Unix ns), or ends it (untilWall 0).
+  // Thread-safe: queued for the core thread, which applies it within its next loop.
+  void setMaintenance(LinkIndex link, Nanos untilWall);
+
   // Drains what is queued and fires due deadlines, on the caller's thread; for tests and
   // benchmarks that drive the monitor without its thread. Returns events applied.
   std::size_t runOnce();
@@ -70,6 +74,7 @@ class LinkMonitor {
   void apply(const SessionEvent& event, Nanos nowMono, Nanos nowWall);
   void reevaluate(LinkIndex link, Nanos nowMono, Nanos nowWall);
   void record(const Transition& t);
+  void applyCommands(Nanos nowMono, Nanos nowWall);
 
   MonitorConfig config_;
   const Clock& clock_;
@@ -85,6 +90,11 @@ class LinkMonitor {
   std::vector<Transition> history_;  // ring of config_.historySize
   std::size_t historyNext_ = 0;
   std::size_t historyCount_ = 0;
+
+  // Control-plane commands from other threads (HTTP): rare, so a mutex is fine here.
+  std::mutex commandsMutex_;
+  std::vector<std::pair<LinkIndex, Nanos>> maintenanceCommands_;
+  std::atomic<bool> commandsPending_{false};
 
   std::thread thread_;
   std::atomic<bool> running_{false};

@@ -7,12 +7,13 @@
 namespace linkwatch {
 
 enum class LinkState : std::uint8_t {
-  kUp,        // logged on, traffic on time
-  kDegraded,  // logged on, but late, unanswered, or recovering a gap
-  kDown,      // inside trading hours and not logged on
-  kOffhours,  // outside the session's schedule: not an incident
+  kUp,           // logged on, traffic on time
+  kDegraded,     // logged on, but late, unanswered, or recovering a gap
+  kDown,         // inside trading hours and not logged on
+  kOffhours,     // outside the session's schedule: not an incident
+  kMaintenance,  // put in maintenance by an operator: shown as such, raises no alert
 };
-constexpr int kLinkStateCount = 4;
+constexpr int kLinkStateCount = 5;
 
 enum class LinkReason : std::uint8_t {
   kNeverConnected,
@@ -28,8 +29,9 @@ enum class LinkReason : std::uint8_t {
   kHeartbeatTimeout,
   kSequenceTooLow,
   kOutsideSchedule,
+  kMaintenance,
 };
-constexpr int kLinkReasonCount = 13;
+constexpr int kLinkReasonCount = 14;
 
 constexpr std::string_view toString(LinkState state) noexcept {
   switch (state) {
@@ -41,6 +43,8 @@ constexpr std::string_view toString(LinkState state) noexcept {
       return "down";
     case LinkState::kOffhours:
       return "offhours";
+    case LinkState::kMaintenance:
+      return "maintenance";
   }
   return "unknown";
 }
@@ -73,6 +77,8 @@ constexpr std::string_view toString(LinkReason reason) noexcept {
       return "sequence_too_low";
     case LinkReason::kOutsideSchedule:
       return "outside_schedule";
+    case LinkReason::kMaintenance:
+      return "maintenance";
   }
   return "unknown";
 }

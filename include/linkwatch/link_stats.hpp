@@ -29,6 +29,7 @@ struct LinkStats {
   std::atomic<Nanos> lastSendingTimeSkew{0};  // receive wall time - SendingTime
   std::atomic<bool> hasSendingTimeSkew{false};
   std::atomic<std::uint32_t> flapsInWindow{0};
+  std::atomic<Nanos> maintenanceUntilWall{0};  // 0: not in maintenance
 
   std::array<Counter, kMessageClassCount> messagesReceived{};
   std::array<Counter, kMessageClassCount> messagesSent{};

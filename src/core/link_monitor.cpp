@@ -92,33 +92,66 @@ void LinkMonitor::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void LinkMonitor::setMaintenance(LinkIndex link, Nanos untilWall) {
+  if (link >= machines_.size()) return;
+  {
+    std::lock_guard<std::mutex> lock(commandsMutex_);
+    maintenanceCommands_.emplace_back(link, untilWall);
+  }
+  commandsPending_.store(true, std::memory_order_release);
+  hub_->wakeConsumer();
+}
+
+void LinkMonitor::applyCommands(Nanos nowMono, Nanos nowWall) {
+  if (!commandsPending_.exchange(false, std::memory_order_acq_rel)) return;
+  std::vector<std::pair<LinkIndex, Nanos>> commands;
+  {
+    std::lock_guard<std::mutex> lock(commandsMutex_);
+    commands.swap(maintenanceCommands_);
+  }
+  for (const auto& [link, until] : commands) {
+    machines_[link]->setMaintenance(until);
+    stats_[link]->maintenanceUntilWall.store(until, std::memory_order_relaxed);
+    reevaluate(link, nowMono, nowWall);
+  }
+}
+
 std::size_t LinkMonitor::runOnce() {
-  const std::size_t n = drainAndApply();
+  applyCommands(clock_.monotonic(), clock_.wall());
+  std::size_t total = 0;
+  for (std::size_t n = drainAndApply(); n != 0; n = drainAndApply()) total += n;
   fireDeadlines(clock_.monotonic(), clock_.wall());
-  return n;
+  return total;
 }
 
 void LinkMonitor::runLoop() {
   while (running_.load(std::memory_order_acquire)) {
     const std::size_t n = drainAndApply();
     const Nanos nowMono = clock_.monotonic();
-    fireDeadlines(nowMono, clock_.wall());
+    const Nanos nowWall = clock_.wall();
+    applyCommands(nowMono, nowWall);
+    fireDeadlines(nowMono, nowWall);
     if (n != 0) continue;
     const Nanos wakeAt = std::min(deadlines_->earliest(), deadlines_->nextSweep);
     hub_->waitForEvents(wakeAt, kSpinNs);
   }
-  drainAndApply();  // what was published before stop() is still applied
+  // What was published before stop() is still applied.
+  while (drainAndApply() != 0) {
+  }
 }
 
 std::size_t LinkMonitor::drainAndApply() {
   const Nanos nowMono = clock_.monotonic();
   const Nanos nowWall = clock_.wall();
+  // Drain until the lanes are empty, but hand back to the deadlines after kDrainMax events
+  // at most: under a flood, timers still fire.
   std::size_t total = 0;
-  std::size_t n = 0;
-  do {
-    n = hub_->drain([&](const SessionEvent& e) { apply(e, nowMono, nowWall); }, kDrainMax);
+  while (total < kDrainMax) {
+    const std::size_t n =
+        hub_->drain([&](const SessionEvent& e) { apply(e, nowMono, nowWall); }, kDrainMax - total);
+    if (n == 0) break;
     total += n;
-  } while (n == kDrainMax);
+  }
   if (total != 0) bump(monitorStats_.eventsApplied, total);
   monitorStats_.queueDepth.store(hub_->depth(), std::memory_order_relaxed);
   monitorStats_.eventsDropped.store(hub_->dropped(), std::memory_order_relaxed);
@@ -212,7 +245,8 @@ void LinkMonitor::reevaluate(LinkIndex link, Nanos nowMono, Nanos nowWall) {
     s.reason.store(t.reason, std::memory_order_relaxed);
     s.stateSinceWall.store(nowWall, std::memory_order_relaxed);
     s.state.store(t.to, std::memory_order_release);
-    if (t.from != t.to) {
+    // An operator's maintenance window is not a flap of the link.
+    if (t.from != t.to && t.from != LinkState::kMaintenance && t.to != LinkState::kMaintenance) {
       bump(s.flaps);
       auto& ring = deadlines_->flapTimes[link];
       ring[deadlines_->flapNext[link]++ % kFlapRing] = nowMono;
@@ -226,6 +260,11 @@ void LinkMonitor::reevaluate(LinkIndex link, Nanos nowMono, Nanos nowWall) {
                             std::memory_order_relaxed);
     }
     record(t);
+  }
+  // A maintenance window that has run out is over everywhere, not just in the state.
+  if (m.maintenanceUntil() != 0 && m.maintenanceUntil() <= nowWall) {
+    m.setMaintenance(0);
+    stats_[link]->maintenanceUntilWall.store(0, std::memory_order_relaxed);
   }
   deadlines_->schedule(link, m.nextDeadline(nowMono, nowWall));
 }

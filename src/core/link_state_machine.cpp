@@ -168,7 +168,9 @@ void LinkStateMachine::refreshSchedule(Nanos nowWall) {
   scheduleCheckedWall_ = nowWall;
 }
 
-std::pair<LinkState, LinkReason> LinkStateMachine::derive(Nanos nowMono) const {
+std::pair<LinkState, LinkReason> LinkStateMachine::derive(Nanos nowMono, Nanos nowWall) const {
+  if (maintenanceUntilWall_ != 0 && nowWall < maintenanceUntilWall_)
+    return {LinkState::kMaintenance, LinkReason::kMaintenance};
   if (!scheduleOpen_) return {LinkState::kOffhours, LinkReason::kOutsideSchedule};
   if (!loggedOn_) return {LinkState::kDown, downReason_};
   if (timings_.heartBtInt > 0 && nowMono - lastInbound_ >= lateAfter())
@@ -184,7 +186,7 @@ std::pair<LinkState, LinkReason> LinkStateMachine::derive(Nanos nowMono) const {
 
 bool LinkStateMachine::evaluate(Nanos nowMono, Nanos nowWall) {
   refreshSchedule(nowWall);
-  const auto [state, reason] = derive(nowMono);
+  const auto [state, reason] = derive(nowMono, nowWall);
   if (state == state_ && reason == reason_) return false;
   previousState_ = state_;
   state_ = state;
@@ -198,6 +200,7 @@ Nanos LinkStateMachine::nextDeadline(Nanos nowMono, Nanos nowWall) const {
     if (at > nowMono && at < next) next = at;
   };
   if (scheduleNextChangeWall_ != kNever) consider(scheduleNextChangeWall_ - nowWall + nowMono);
+  if (maintenanceUntilWall_ > nowWall) consider(maintenanceUntilWall_ - nowWall + nowMono);
   if (loggedOn_) {
     if (timings_.heartBtInt > 0) consider(lastInbound_ + lateAfter());
     if (probeId_ != 0) consider(probeSentAt_ + timings_.testRequestTimeout);

@@ -41,6 +41,11 @@ class LinkStateMachine {
   // FIX threads (or deferred from a full queue) may arrive out of order.
   AppliedEvent apply(const SessionEvent& event);
 
+  // Maintenance until the given wall time (0 ends it). Takes precedence over every other
+  // state: an operator said this link is expected to be off.
+  void setMaintenance(Nanos untilWall) noexcept { maintenanceUntilWall_ = untilWall; }
+  Nanos maintenanceUntil() const noexcept { return maintenanceUntilWall_; }
+
   // Re-derives the state at the given time. Returns true if state or reason changed.
   bool evaluate(Nanos nowMono, Nanos nowWall);
 
@@ -58,7 +63,7 @@ class LinkStateMachine {
   Nanos lateAfter() const noexcept;
   void refreshSchedule(Nanos nowWall);
   void logOff(LinkReason reason, Nanos at);
-  std::pair<LinkState, LinkReason> derive(Nanos nowMono) const;
+  std::pair<LinkState, LinkReason> derive(Nanos nowMono, Nanos nowWall) const;
 
   LinkTimings timings_;
   Nanos configuredHeartBtInt_;
@@ -79,6 +84,8 @@ class LinkStateMachine {
   std::uint32_t gapTarget_ = 0;  // the too-high MsgSeqNum that revealed the gap
   bool resendActive_ = false;    // the member asked us to resend
   Nanos resendLastActivity_ = 0;
+
+  Nanos maintenanceUntilWall_ = 0;
 
   bool scheduleOpen_ = true;
   Nanos scheduleNextChangeWall_ = kNever;

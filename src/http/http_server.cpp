@@ -18,12 +18,15 @@
 
 #include "http/json_api.hpp"
 #include "http/metrics_collector.hpp"
+#include "http/status_page.hpp"
+#include "http/text_format.hpp"
 
 namespace linkwatch {
 namespace {
 
 constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 constexpr std::string_view kJsonContentType = "application/json; charset=utf-8";
+constexpr std::string_view kHtmlContentType = "text/html; charset=utf-8";
 constexpr std::string_view kLinksPrefix = "/api/v1/links/";
 
 // Civetweb reports why mg_start failed only through the log callback, on the thread that
@@ -77,7 +80,14 @@ void poke(const std::string& host, std::uint16_t port) noexcept try {
 // Process-wide, like gmtime()'s buffer: see send().
 std::mutex gDateHeaderMutex;
 
-enum class Route { kMetrics, kLinks, kLink, kEvents, kHealth, kNotFound };
+enum class Route { kMetrics, kLinks, kLink, kMaintenance, kEvents, kHealth, kWall, kNotFound };
+
+constexpr std::string_view kMaintenanceSuffix = "/maintenance";
+constexpr std::size_t kMaxRequestBody = 4096;
+
+bool isLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
 
 }  // namespace
 
@@ -101,9 +111,9 @@ struct HttpServer::Impl {
     using CivetHandler::handlePut;
     bool handleGet(CivetServer*, mg_connection* c) override { return impl_.serve(c, true); }
     bool handleHead(CivetServer*, mg_connection* c) override { return impl_.serve(c, false); }
-    bool handlePost(CivetServer*, mg_connection* c) override { return impl_.reject(c); }
+    bool handlePost(CivetServer*, mg_connection* c) override { return impl_.write(c, false); }
     bool handlePut(CivetServer*, mg_connection* c) override { return impl_.reject(c); }
-    bool handleDelete(CivetServer*, mg_connection* c) override { return impl_.reject(c); }
+    bool handleDelete(CivetServer*, mg_connection* c) override { return impl_.write(c, true); }
     bool handleOptions(CivetServer*, mg_connection* c) override { return impl_.reject(c); }
     bool handlePatch(CivetServer*, mg_connection* c) override { return impl_.reject(c); }
 
@@ -111,7 +121,7 @@ struct HttpServer::Impl {
     Impl& impl_;
   };
 
-  Impl(const LinkMonitor& m, std::string h, std::uint16_t p, const Clock& c)
+  Impl(LinkMonitor& m, std::string h, std::uint16_t p, const Clock& c)
       : monitor(m), clock(c), collector(m), host(std::move(h)), configuredPort(p), router(*this) {
     callbacks.log_message = &logMessage;
   }
@@ -120,9 +130,15 @@ struct HttpServer::Impl {
     if (path == "/metrics") return Route::kMetrics;
     if (path == "/api/v1/links" || path == kLinksPrefix) return Route::kLinks;
     if (path.starts_with(kLinksPrefix)) {
-      *member = std::string(path.substr(kLinksPrefix.size()));
+      std::string_view rest = path.substr(kLinksPrefix.size());
+      if (rest.ends_with(kMaintenanceSuffix)) {
+        *member = std::string(rest.substr(0, rest.size() - kMaintenanceSuffix.size()));
+        return Route::kMaintenance;
+      }
+      *member = std::string(rest);
       return Route::kLink;
     }
+    if (path == "/" || path == "/index.html") return Route::kWall;
     if (path == "/api/v1/events") return Route::kEvents;
     if (path == "/healthz") return Route::kHealth;
     return Route::kNotFound;
@@ -167,7 +183,8 @@ struct HttpServer::Impl {
       switch (route(path, &member)) {
         case Route::kMetrics: {
           const Nanos begin = monotonicNow();
-          const std::string text = collector.serialize();
+          std::string text = collector.serialize();
+          for (const auto& extra : collectables) appendTextFormat(extra->Collect(), text);
           collector.recordScrapeDuration(monotonicNow() - begin);
           send(c, 200, kMetricsContentType, text, withBody);
           break;
@@ -177,6 +194,12 @@ struct HttpServer::Impl {
           break;
         case Route::kLink:
           sendJson(c, linkResponse(monitor, member), withBody);
+          break;
+        case Route::kMaintenance:
+          sendJson(c, methodNotAllowed(ri->request_method, "POST or DELETE"), withBody, true);
+          break;
+        case Route::kWall:
+          send(c, 200, kHtmlContentType, statusPageHtml(), withBody);
           break;
         case Route::kEvents:
           sendJson(c, eventsResponse(monitor, query), withBody);
@@ -196,13 +219,54 @@ struct HttpServer::Impl {
     return true;
   }
 
+  // POST or DELETE on /api/v1/links/{member}/maintenance.
+  bool write(mg_connection* c, bool isDelete) noexcept {
+    try {
+      const mg_request_info* ri = mg_get_request_info(c);
+      const std::string_view path = ri->local_uri != nullptr ? ri->local_uri : "";
+      std::string member;
+      if (route(path, &member) != Route::kMaintenance) return reject(c);
+      if (!isLoopback(host)) {
+        sendJson(c,
+                 errorResponse(403,
+                               "write endpoints are served only on a loopback listener "
+                               "until the API has authentication"),
+                 true);
+        return true;
+      }
+      std::string body;
+      char buffer[1024];
+      int n = 0;
+      while (body.size() <= kMaxRequestBody && (n = mg_read(c, buffer, sizeof buffer)) > 0)
+        body.append(buffer, static_cast<std::size_t>(n));
+      if (body.size() > kMaxRequestBody) {
+        sendJson(c, errorResponse(413, "body: at most 4096 bytes"), true);
+        return true;
+      }
+      sendJson(c, maintenanceResponse(monitor, member, isDelete, body, clock.wall()), true);
+    } catch (const std::exception& e) {
+      sendJson(c, errorResponse(500, std::string("internal error: ") + e.what()), true);
+    } catch (...) {
+      sendJson(c, errorResponse(500, "internal error"), true);
+    }
+    return true;
+  }
+
+  static JsonResponse methodNotAllowed(const char* method, const char* expected) {
+    return errorResponse(405,
+                         std::string("method ") + method + " not allowed: expected " + expected);
+  }
+
   bool reject(mg_connection* c) noexcept {
     try {
       const mg_request_info* ri = mg_get_request_info(c);
       const std::string_view path = ri->local_uri != nullptr ? ri->local_uri : "";
       std::string member;
-      if (route(path, &member) == Route::kNotFound) {
+      const Route r = route(path, &member);
+      if (r == Route::kNotFound) {
         sendJson(c, notFound(path), true);
+      } else if (r == Route::kMaintenance) {
+        sendJson(c, methodNotAllowed(ri->request_method, "POST or DELETE"), true);
       } else {
         sendJson(c,
                  errorResponse(405, std::string("method ") + ri->request_method +
@@ -221,9 +285,10 @@ struct HttpServer::Impl {
                                   "/api/v1/events or /healthz)");
   }
 
-  const LinkMonitor& monitor;
+  LinkMonitor& monitor;
   const Clock& clock;
   MetricsCollector collector;
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables;
   std::string host;
   std::uint16_t configuredPort;
   std::atomic<std::uint16_t> boundPort{0};
@@ -232,11 +297,15 @@ struct HttpServer::Impl {
   std::unique_ptr<CivetServer> server;
 };
 
-HttpServer::HttpServer(const LinkMonitor& monitor, std::string host, std::uint16_t port,
+HttpServer::HttpServer(LinkMonitor& monitor, std::string host, std::uint16_t port,
                        const Clock& clock)
     : impl_(std::make_unique<Impl>(monitor, std::move(host), port, clock)) {}
 
 HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::addCollectable(std::shared_ptr<prometheus::Collectable> collectable) {
+  impl_->collectables.push_back(std::move(collectable));
+}
 
 void HttpServer::start() {
   if (impl_->server) return;

@@ -4,6 +4,11 @@
 //   GET /api/v1/links/{member}    one link by MemberId or session key
 //   GET /api/v1/events            transitions, newest first; ?limit=N, ?member=ID, ?since=T
 //   GET /healthz                  liveness
+//   GET /                         the status wall (a self-contained page)
+//   POST, DELETE /api/v1/links/{member}/maintenance
+//                                 start (body {"until": T} or {"duration_seconds": N}) or end
+//                                 a maintenance window; refused (403) unless the listener is
+//                                 on loopback, until the API has authentication
 // Anything else is a JSON 404; another method on a known path is a 405 (HEAD is served).
 //
 // Built on civetweb rather than prometheus::Exposer so that the API shares the metrics port.
@@ -20,6 +25,10 @@
 #include <linkwatch/clock.hpp>
 #include <linkwatch/link_monitor.hpp>
 
+namespace prometheus {
+class Collectable;
+}  // namespace prometheus
+
 namespace linkwatch {
 
 // The process-wide SystemClock, for callers that do not inject one.
@@ -31,11 +40,14 @@ class HttpServer {
 
   // port 0 binds an ephemeral port: read it back with port() after start(). `clock` gives
   // the wall time /healthz reports uptime against.
-  HttpServer(const LinkMonitor& monitor, std::string host, std::uint16_t port,
+  HttpServer(LinkMonitor& monitor, std::string host, std::uint16_t port,
              const Clock& clock = systemClock());
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
+
+  // More metrics on /metrics (alert pushes, ...). Call before start().
+  void addCollectable(std::shared_ptr<prometheus::Collectable> collectable);
 
   // Binds and starts serving. Throws std::runtime_error naming host:port and the cause
   // (e.g. "Address already in use") when it cannot listen. No effect when already running.

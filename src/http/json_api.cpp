@@ -252,7 +252,7 @@ json linkJson(const LinkMonitor& monitor, LinkIndex link) {
   j["criticality"] = toString(cfg.criticality);
   j["session"] = cfg.sessionKey;
   j["connection_type"] = toString(cfg.connectionType);
-  j["state"] = toString(s.state.load(std::memory_order_relaxed));
+  j["state"] = toString(s.state.load(std::memory_order_acquire));
   j["reason"] = toString(s.reason.load(std::memory_order_relaxed));
   j["since"] = formatRfc3339(since);
   j["since_unix"] = seconds(since);
@@ -265,6 +265,7 @@ json linkJson(const LinkMonitor& monitor, LinkIndex link) {
           ? json(seconds(s.lastSendingTimeSkew.load(std::memory_order_relaxed)))
           : json(nullptr);
   j["flaps_in_window"] = s.flapsInWindow.load(std::memory_order_relaxed);
+  j["maintenance_until"] = timeOrNull(s.maintenanceUntilWall.load(std::memory_order_relaxed));
   return j;
 }
 
@@ -293,7 +294,7 @@ JsonResponse linksResponse(const LinkMonitor& monitor, std::string_view query) {
   for (std::size_t i = 0; i < n; ++i) {
     const auto link = static_cast<LinkIndex>(i);
     if (onlyLink && *onlyLink != link) continue;
-    if (onlyState && monitor.stats(link).state.load(std::memory_order_relaxed) != *onlyState)
+    if (onlyState && monitor.stats(link).state.load(std::memory_order_acquire) != *onlyState)
       continue;
     links.push_back(linkJson(monitor, link));
   }
@@ -368,6 +369,48 @@ JsonResponse errorResponse(int status, std::string message) {
   json body = json::object();
   body["error"] = std::move(message);
   return JsonResponse{status, std::move(body)};
+}
+
+JsonResponse maintenanceResponse(LinkMonitor& monitor, std::string_view memberOrSession, bool end,
+                                 std::string_view body, Nanos nowWall) {
+  const LinkIndex link = monitor.findLink(std::string(memberOrSession));
+  if (link == kNoLink)
+    return errorResponse(
+        404, "no link with MemberId or session \"" + std::string(memberOrSession) + "\"");
+  Nanos until = 0;
+  if (!end) {
+    const nlohmann::json request = nlohmann::json::parse(body, nullptr, false);
+    if (!request.is_object())
+      return errorResponse(400,
+                           "body: expected a JSON object with \"until\" (Unix seconds or "
+                           "RFC 3339) or \"duration_seconds\"");
+    if (request.contains("until")) {
+      const auto& u = request["until"];
+      std::optional<Nanos> parsed;
+      if (u.is_number()) {
+        parsed = static_cast<Nanos>(u.get<double>() * static_cast<double>(kNanosPerSecond));
+      } else if (u.is_string()) {
+        parsed = parseTimestamp(u.get<std::string>());
+      }
+      if (!parsed) return errorResponse(400, "until: expected Unix seconds or RFC 3339 time");
+      until = *parsed;
+    } else if (request.contains("duration_seconds") && request["duration_seconds"].is_number()) {
+      const double seconds = request["duration_seconds"].get<double>();
+      if (!(seconds > 0 && seconds <= 31 * 24 * 3600.0))
+        return errorResponse(400, "duration_seconds: expected more than 0 and at most 31 days");
+      until = nowWall + static_cast<Nanos>(seconds * static_cast<double>(kNanosPerSecond));
+    } else {
+      return errorResponse(400, "body: expected \"until\" or \"duration_seconds\"");
+    }
+    if (until <= nowWall) return errorResponse(400, "until: must lie in the future");
+  }
+  monitor.setMaintenance(link, until);
+  JsonResponse r;
+  r.body = linkJson(monitor, link);
+  // The core thread applies the change within its next loop; answer with what was asked.
+  r.body["maintenance_until"] =
+      end ? nlohmann::json(nullptr) : nlohmann::json(formatRfc3339(until));
+  return r;
 }
 
 }  // namespace linkwatch

@@ -48,6 +48,12 @@ JsonResponse eventsResponse(const LinkMonitor& monitor, std::string_view query);
 // GET /healthz. `nowWall` is Unix ns, for the uptime.
 JsonResponse healthResponse(const LinkMonitor& monitor, Nanos nowWall);
 
+// POST /api/v1/links/{member}/maintenance with a JSON body {"until": T} (T: Unix seconds or
+// RFC 3339) or {"duration_seconds": N}; DELETE ends it (`end`). Applied by the core thread
+// within its next loop; the answer shows the window as requested.
+JsonResponse maintenanceResponse(LinkMonitor& monitor, std::string_view memberOrSession, bool end,
+                                 std::string_view body, Nanos nowWall);
+
 // {"error": message} with the given status.
 JsonResponse errorResponse(int status, std::string message);
 

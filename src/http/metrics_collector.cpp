@@ -198,7 +198,7 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
     const LinkStats& s = monitor_.stats(idx);
     const Labels base{{"member", cfg.memberId}, {"session", cfg.sessionKey}};
 
-    const LinkState st = s.state.load(std::memory_order_relaxed);
+    const LinkState st = s.state.load(std::memory_order_acquire);
     ++perState[static_cast<std::size_t>(st)];
     add(up, base, st == LinkState::kUp || st == LinkState::kDegraded ? 1.0 : 0.0);
     for (int k = 0; k < kLinkStateCount; ++k) {

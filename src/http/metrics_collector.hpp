@@ -17,11 +17,9 @@
 
 #include <linkwatch/clock.hpp>
 #include <linkwatch/link_monitor.hpp>
+#include <linkwatch/version.hpp>
 
 namespace linkwatch {
-
-// Until the build generates a version header, the exporter reports the project version here.
-inline constexpr const char* kLinkwatchVersion = "0.1.0";
 
 class MetricsCollector : public prometheus::Collectable {
  public:

@@ -113,3 +113,56 @@ TEST(LinkMonitorThread, AppliesAnEventWellUnderAMillisecondAfterItsPush) {
 
 }  // namespace
 }  // namespace linkwatch
+
+namespace linkwatch {
+namespace {
+
+TEST(LinkMonitorMaintenance, ShowsMaintenanceUntilItExpiresWithoutCountingFlaps) {
+  ManualClock clock;
+  MonitorConfig config = twoLinks();
+  LinkMonitor monitor(config, clock);
+  SessionEvent logon;
+  std::memset(&logon, 0, sizeof logon);
+  logon.kind = EventKind::kLogon;
+  logon.link = 0;
+  logon.monotonic = clock.monotonic();
+  logon.wall = clock.wall();
+  monitor.hub().publish(logon);
+  monitor.runOnce();
+  const std::uint64_t flaps = monitor.stats(0).flaps.load();
+
+  monitor.setMaintenance(0, clock.wall() + 60 * kSec);
+  monitor.runOnce();
+  EXPECT_EQ(monitor.stats(0).state.load(), LinkState::kMaintenance);
+  EXPECT_EQ(monitor.stats(0).reason.load(), LinkReason::kMaintenance);
+  EXPECT_EQ(monitor.stats(1).state.load(), LinkState::kDown);
+  // Silence during maintenance stays maintenance.
+  clock.advance(30 * kSec);
+  monitor.runOnce();
+  EXPECT_EQ(monitor.stats(0).state.load(), LinkState::kMaintenance);
+  // The window runs out on its own: the link shows what it really is (silent: degraded).
+  clock.advance(30 * kSec);
+  monitor.runOnce();
+  EXPECT_EQ(monitor.stats(0).state.load(), LinkState::kDegraded);
+  EXPECT_EQ(monitor.stats(0).maintenanceUntilWall.load(), 0);
+  EXPECT_EQ(monitor.stats(0).flaps.load(), flaps);  // in and out of maintenance: no flap
+  const auto history = monitor.recentTransitions(3);
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(history[1].to, LinkState::kMaintenance);
+  EXPECT_EQ(history[0].from, LinkState::kMaintenance);
+}
+
+TEST(LinkMonitorMaintenance, EndsEarlyOnRequest) {
+  ManualClock clock;
+  LinkMonitor monitor(twoLinks(), clock);
+  monitor.setMaintenance(1, clock.wall() + 3600 * kSec);
+  monitor.runOnce();
+  EXPECT_EQ(monitor.stats(1).state.load(), LinkState::kMaintenance);
+  monitor.setMaintenance(1, 0);
+  monitor.runOnce();
+  EXPECT_EQ(monitor.stats(1).state.load(), LinkState::kDown);
+  EXPECT_EQ(monitor.stats(1).reason.load(), LinkReason::kNeverConnected);
+}
+
+}  // namespace
+}  // namespace linkwatch

@@ -119,7 +119,7 @@ TEST_F(HttpServerTest, AnswersUnknownMemberWithJson404) {
 }
 
 TEST_F(HttpServerTest, AnswersUnknownPathsWithJson404) {
-  for (const char* path : {"/", "/index.html", "/metrics/extra", "/api/v1", "/api/v2/links"}) {
+  for (const char* path : {"/favicon.ico", "/metrics/extra", "/api/v1", "/api/v2/links"}) {
     const HttpResult r = get(path);
     EXPECT_EQ(r.status, 404) << path;
     EXPECT_EQ(r.header("content-type"), "application/json; charset=utf-8") << path;
@@ -220,11 +220,73 @@ TEST(HttpServer, ServesConcurrentScrapesWhileTheCoreThreadApplies) {
   }
   for (auto& t : scrapers) t.join();
   producer.join();
-  monitor.stop();  // applies everything published before it
+  monitor.stop();
+  // stop() drains only one round (at most ~241 events a lane), so apply what is left here,
+  // on this thread, now that the core thread is gone.
+  while (monitor.runOnce() != 0) {
+  }
 
   const auto samples = testing::parseSamples(httpRequest(server.url() + "/metrics").body);
   EXPECT_EQ(samples.at(testing::linkSeries("linkwatch_heartbeats_received_total", "M1")),
             published);
+}
+
+}  // namespace
+}  // namespace linkwatch
+
+namespace linkwatch {
+namespace {
+
+class MaintenanceEndpoint : public ::testing::Test {
+ protected:
+  MaintenanceEndpoint() : server(scenario.monitor, "127.0.0.1", 0, scenario.clock) {}
+  void SetUp() override { server.start(); }
+  testing::HttpResult call(const std::string& method, const std::string& path,
+                           const std::string& body = "") {
+    return testing::httpRequest(server.url() + path, method, body);
+  }
+  testing::Scenario scenario;
+  HttpServer server;
+};
+
+TEST_F(MaintenanceEndpoint, PostPutsTheLinkInMaintenanceAndDeleteEndsIt) {
+  auto r = call("POST", "/api/v1/links/M2/maintenance", R"({"duration_seconds": 600})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_FALSE(nlohmann::json::parse(r.body)["maintenance_until"].is_null());
+  scenario.monitor.runOnce();  // the test plays the core thread
+  EXPECT_EQ(scenario.monitor.stats(testing::Scenario::kM2).state.load(), LinkState::kMaintenance);
+  const auto link = nlohmann::json::parse(call("GET", "/api/v1/links/M2").body);
+  EXPECT_EQ(link["state"], "maintenance");
+  EXPECT_FALSE(link["maintenance_until"].is_null());
+
+  r = call("DELETE", "/api/v1/links/M2/maintenance");
+  ASSERT_EQ(r.status, 200) << r.body;
+  scenario.monitor.runOnce();
+  EXPECT_EQ(scenario.monitor.stats(testing::Scenario::kM2).state.load(), LinkState::kDown);
+}
+
+TEST_F(MaintenanceEndpoint, RefusesBadBodiesUnknownMembersAndOtherMethods) {
+  EXPECT_EQ(call("POST", "/api/v1/links/M2/maintenance", "not json").status, 400);
+  EXPECT_EQ(call("POST", "/api/v1/links/M2/maintenance", R"({"until": "yesterday"})").status, 400);
+  EXPECT_EQ(call("POST", "/api/v1/links/M2/maintenance", R"({"until": 1})").status, 400);
+  EXPECT_EQ(call("POST", "/api/v1/links/M2/maintenance", R"({"duration_seconds": -5})").status,
+            400);
+  EXPECT_EQ(call("POST", "/api/v1/links/NOPE/maintenance", R"({"duration_seconds": 5})").status,
+            404);
+  EXPECT_EQ(call("GET", "/api/v1/links/M2/maintenance").status, 405);
+  EXPECT_EQ(call("POST", "/api/v1/links", R"({})").status, 405);
+  EXPECT_EQ(call("POST", "/api/v1/links/M2/maintenance", std::string(5000, 'x')).status, 413);
+  scenario.monitor.runOnce();
+  EXPECT_NE(scenario.monitor.stats(testing::Scenario::kM2).state.load(), LinkState::kMaintenance);
+}
+
+TEST_F(MaintenanceEndpoint, ServesTheStatusWallOnRoot) {
+  const auto r = call("GET", "/");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-type"), "text/html; charset=utf-8");
+  EXPECT_NE(r.body.find("/api/v1/links"), std::string::npos);
+  EXPECT_EQ(r.body.find("http://"), std::string::npos);  // no external assets
+  EXPECT_EQ(r.body.find("https://"), std::string::npos);
 }
 
 }  // namespace

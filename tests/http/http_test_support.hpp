@@ -149,7 +149,8 @@ inline std::size_t appendHeader(char* data, std::size_t size, std::size_t count,
 }
 
 // Blocking request; fails the test (and returns status 0) when the transfer itself fails.
-inline HttpResult httpRequest(const std::string& url, const std::string& method = "GET") {
+inline HttpResult httpRequest(const std::string& url, const std::string& method = "GET",
+                              const std::string& body = "") {
   HttpResult result;
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) {
@@ -167,6 +168,10 @@ inline HttpResult httpRequest(const std::string& url, const std::string& method 
     curl_easy_setopt(curl.get(), CURLOPT_NOBODY, 1L);
   } else if (method != "GET") {
     curl_easy_setopt(curl.get(), CURLOPT_CUSTOMREQUEST, method.c_str());
+  }
+  if (!body.empty()) {
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
   }
   const CURLcode rc = curl_easy_perform(curl.get());
   if (rc != CURLE_OK) {
