@@ -7,7 +7,7 @@ per benchmark group: the figure, its target, the baseline measured in the same r
 ratio, and whether the target was met.
 
 Usage: bench_report.py --results DIR --output FILE [--command TEXT] [--load-before TEXT]
-                       [--load-after TEXT]
+                       [--load-after TEXT] [--commit SHA [--dirty]]
 """
 
 import argparse
@@ -277,14 +277,16 @@ def main():
     p.add_argument("--command", default="scripts/bench")
     p.add_argument("--load-before", default="")
     p.add_argument("--load-after", default="")
+    p.add_argument("--commit", default="", help="commit benchmarked (default: HEAD now)")
+    p.add_argument("--dirty", action="store_true", help="the work tree had changes")
     a = p.parse_args()
 
     runs, contexts = load_results(a.results)
     if not runs:
         sys.exit(f"bench_report: no benchmark JSON in {a.results}")
 
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = git("status", "--porcelain")
+    commit = a.commit or git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = a.dirty if a.commit else bool(git("status", "--porcelain"))
     ctx = next(iter(contexts.values()), {})
     lines = [
         "# Benchmark results",
@@ -293,7 +295,7 @@ def main():
         "",
         "## Run",
         "",
-        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- date: {ctx.get('date') or datetime.datetime.now(datetime.timezone.utc).isoformat()}",
         f"- commit: `{commit}`" + (" with uncommitted changes in the work tree" if dirty else ""),
         f"- command: `{a.command}`",
         f"- CPU: {cpu_model()}, {os.cpu_count()} vCPU"

@@ -153,6 +153,27 @@ TEST(LinkStateMachine, RefusedLogonLeavesTheLinkDownWithLogonRejected) {
   EXPECT_EQ(m.reason(), LinkReason::kLogonRejected);
 }
 
+TEST(LinkStateMachine, InitiatorLogonTimeoutLeavesTheLinkDownWithLogonTimeout) {
+  Machine m;
+  m.apply(event(EventKind::kLogonTimeout, 1 * kSec));
+  m.apply(event(EventKind::kDisconnect, 1 * kSec));
+  EXPECT_EQ(m.state(), LinkState::kDown);
+  EXPECT_EQ(m.reason(), LinkReason::kLogonTimeout);
+  // The next successful logon clears it.
+  m.apply(event(EventKind::kLogon, 5 * kSec));
+  EXPECT_EQ(m.state(), LinkState::kUp);
+}
+
+TEST(LinkStateMachine, AnyInboundMessageCountsAsLifeNotJustHeartbeats) {
+  Machine m(10 * kSec);
+  m.apply(event(EventKind::kLogon, 0));
+  m.apply(inbound(MessageClass::kApplication, 11 * kSec));
+  m.at(12 * kSec);
+  EXPECT_EQ(m.state(), LinkState::kUp);
+  m.at(23 * kSec);
+  EXPECT_EQ(m.state(), LinkState::kDegraded);
+}
+
 TEST(LinkStateMachine, IgnoresAConnectivityEventOlderThanTheNewestApplied) {
   // A disconnect deferred from a full queue arrives after the newer logon.
   Machine m;
