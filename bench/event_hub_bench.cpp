@@ -1,4 +1,4 @@
-// The FIX thread's hot path: stamp a SessionEvent with both clocks, optionally scan the raw
+// The FIX thread's hot path: stamp a SessionEvent (one clock read), optionally scan the raw
 // message, and hand it to the core thread. EventHub (one SPSC lane per producer) against the
 // obvious baseline, std::mutex + std::deque, in the same run and with the same consumer.
 //

@@ -57,6 +57,12 @@ struct MonitorConfig {
   std::chrono::seconds flapWindow{300};                // FlapWindow
   std::uint32_t eventQueueCapacity = 65536;            // EventQueueCapacity, per producer lane
   std::uint32_t historySize = 10000;                   // EventHistorySize
+  // Alert pushes (src/alerts). No AlertmanagerUrl: linkwatch pushes nothing.
+  std::vector<std::string> alertmanagerUrls;             // AlertmanagerUrl, e.g. http://host:9093
+  bool alertOnDegraded = false;                          // AlertOnDegraded
+  std::chrono::milliseconds alertResendInterval{60000};  // AlertResendInterval
+  std::string alertRunbookUrl = "https://runbooks.invalid/linkwatch/{alertname}";  // template
+  std::chrono::milliseconds alertTimeout{2000};  // AlertTimeout, per request
   std::vector<LinkConfig> links;
 };
 

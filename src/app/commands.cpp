@@ -7,6 +7,7 @@
 #include <linkwatch/fix_engine.hpp>
 #include <linkwatch/link_monitor.hpp>
 
+#include "alerts/alert_pusher.hpp"
 #include "app/process.hpp"
 #include "http/http_server.hpp"
 #include "sim/simulator.hpp"
@@ -97,6 +98,15 @@ int runDemo(const DemoCommandOptions& options) {
     HttpServer http(monitor, config->httpHost, config->httpPort, clock);
     std::unique_ptr<FixEngine> engine =
         FixEngine::create(fixOptions(*config, false), monitor.hub());
+    // Pushed alerts: listener and metrics must be registered before the monitor and HTTP start.
+    std::unique_ptr<AlertPusher> alerts;
+    if (!config->alertmanagerUrls.empty()) {
+      alerts =
+          std::make_unique<AlertPusher>(monitor, AlertPusherOptions::fromConfig(*config), clock);
+      monitor.addListener(alerts->listener());
+      http.addCollectable(alerts->metrics());
+      alerts->start();
+    }
     monitor.start();
     http.start();
     engine->start();
@@ -123,6 +133,7 @@ int runDemo(const DemoCommandOptions& options) {
     engine->stop();
     http.stop();
     monitor.stop();
+    if (alerts) alerts->stop();
   } catch (const std::exception& e) {
     std::cerr << "linkwatch demo: " << e.what() << '\n';
     return kExitRuntime;

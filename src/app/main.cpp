@@ -10,6 +10,7 @@
 #include <linkwatch/fix_engine.hpp>
 #include <linkwatch/link_monitor.hpp>
 
+#include "alerts/alert_pusher.hpp"
 #include "app/commands.hpp"
 #include "app/process.hpp"
 #include "http/http_server.hpp"
@@ -41,6 +42,15 @@ int runMonitor(const std::string& path, bool threaded) {
     HttpServer http(monitor, config->httpHost, config->httpPort, clock);
     std::unique_ptr<FixEngine> engine =
         FixEngine::create(fixOptions(*config, threaded), monitor.hub());
+    // Pushed alerts: listener and metrics must be registered before the monitor and HTTP start.
+    std::unique_ptr<AlertPusher> alerts;
+    if (!config->alertmanagerUrls.empty()) {
+      alerts =
+          std::make_unique<AlertPusher>(monitor, AlertPusherOptions::fromConfig(*config), clock);
+      monitor.addListener(alerts->listener());
+      http.addCollectable(alerts->metrics());
+      alerts->start();
+    }
     monitor.start();
     http.start();
     engine->start();
@@ -51,6 +61,7 @@ int runMonitor(const std::string& path, bool threaded) {
     engine->stop();
     http.stop();
     monitor.stop();
+    if (alerts) alerts->stop();
   } catch (const std::exception& e) {
     std::cerr << "linkwatch: " << e.what() << '\n';
     return kExitRuntime;

@@ -189,6 +189,69 @@ std::optional<std::pair<std::string, int>> parseListen(std::string_view s) {
   return std::make_pair(std::string(host), *p);
 }
 
+// http://HOST[:PORT][/PATH], what AlertPusher appends /api/v2/alerts to (a path serves an
+// Alertmanager behind --web.route-prefix). Returned without trailing '/'.
+std::optional<std::string> parseHttpUrl(std::string_view s) {
+  constexpr std::string_view kScheme = "http://";
+  if (s.size() <= kScheme.size() || !iequals(s.substr(0, kScheme.size()), kScheme)) {
+    return std::nullopt;
+  }
+  std::string_view rest = s.substr(kScheme.size());
+  const std::size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash);
+  std::string_view host = authority;
+  std::string_view port;
+  bool hasPort = false;
+  if (!authority.empty() && authority.front() == '[') {
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = authority.substr(1, close - 1);
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return std::nullopt;
+      port = after.substr(1);
+      hasPort = true;
+    }
+  } else if (const std::size_t colon = authority.find(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+    hasPort = true;
+  }
+  if (!isHostName(host) || (hasPort && !parsePort(port, 1))) return std::nullopt;
+  const bool pathOk = std::all_of(path.begin(), path.end(), [](char c) {
+    return isAlnum(c) || c == '/' || c == '-' || c == '.' || c == '_' || c == '~' || c == '%';
+  });
+  if (!pathOk) return std::nullopt;
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  return "http://" + std::string(authority) + std::string(path);
+}
+
+// An http(s) URL in which '{' only opens {alertname} or {member}.
+bool isRunbookTemplate(std::string_view s) {
+  constexpr std::size_t kMaxLength = 512;
+  if (s.size() > kMaxLength) return false;
+  if (!(s.substr(0, 7) == "http://" || s.substr(0, 8) == "https://")) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (isControl(c) || isSpace(c) || c == '"' || c == '<' || c == '>' || c == '}' ||
+        static_cast<unsigned char>(c) >= 0x80) {
+      return false;
+    }
+    if (c == '{') {
+      std::string_view rest = s.substr(i);
+      if (rest.substr(0, 11) == "{alertname}") {
+        i += 10;
+      } else if (rest.substr(0, 8) == "{member}") {
+        i += 7;
+      } else {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 bool isMemberId(std::string_view s) {
   if (s.empty() || s.size() > kMaxMemberIdLength) return false;
   return std::all_of(s.begin(), s.end(),
@@ -386,8 +449,10 @@ class Parser {
   // -- [LINKWATCH] --
 
   void readLinkwatch(const Block& b, MonitorConfig& config) {
-    static const char* const kKeys[] = {"HttpListen", "HeartbeatGrace",     "TestRequestTimeout",
-                                        "FlapWindow", "EventQueueCapacity", "EventHistorySize"};
+    static const char* const kKeys[] = {
+        "HttpListen",          "HeartbeatGrace",   "TestRequestTimeout", "FlapWindow",
+        "EventQueueCapacity",  "EventHistorySize", "AlertmanagerUrl",    "AlertOnDegraded",
+        "AlertResendInterval", "AlertRunbookUrl",  "AlertTimeout"};
     for (const auto& [upperKey, e] : b.entries) {
       auto bad = [&](const std::string& expected) {
         add(e.line, kLinkwatchName, e.key, "expected " + expected + "; got " + quoted(e.value));
@@ -435,12 +500,76 @@ class Parser {
           continue;
         }
         config.historySize = static_cast<std::uint32_t>(*v);
+      } else if (upperKey == "ALERTMANAGERURL") {
+        readAlertmanagerUrls(e, config);
+      } else if (upperKey == "ALERTONDEGRADED") {
+        auto v = parseYesNo(e.value);
+        if (!v) {
+          bad("Y or N");
+          continue;
+        }
+        config.alertOnDegraded = *v;
+      } else if (upperKey == "ALERTRESENDINTERVAL") {
+        auto d = parseDuration(e.value);
+        if (!d || *d < std::chrono::seconds{1} || *d > std::chrono::hours{1}) {
+          bad("a duration from 1s to 1h, such as 30s or 1m");
+          continue;
+        }
+        config.alertResendInterval = *d;
+      } else if (upperKey == "ALERTRUNBOOKURL") {
+        if (!isRunbookTemplate(e.value)) {
+          bad("an http:// or https:// URL of printable characters (at most 512), in which "
+              "{alertname} and {member} are the only placeholders");
+          continue;
+        }
+        config.alertRunbookUrl = e.value;
+      } else if (upperKey == "ALERTTIMEOUT") {
+        auto d = parseDuration(e.value);
+        if (!d || *d < std::chrono::milliseconds{10} || *d > std::chrono::minutes{1}) {
+          bad("a duration from 10ms to 1m, such as 500ms or 2s");
+          continue;
+        }
+        config.alertTimeout = *d;
       } else {
         std::string known;
         for (const char* k : kKeys) known += (known.empty() ? "" : ", ") + std::string(k);
         add(e.line, kLinkwatchName, e.key, "unknown key in [LINKWATCH]; expected one of " + known);
       }
     }
+  }
+
+  // One or more comma-separated URLs; every alert goes to every one (an HA pair is two).
+  void readAlertmanagerUrls(const Entry& e, MonitorConfig& config) {
+    constexpr std::size_t kMaxUrls = 8;
+    std::vector<std::string> urls;
+    std::string_view rest = e.value;
+    for (;;) {
+      const std::size_t comma = rest.find(',');
+      std::string_view item = trim(rest.substr(0, comma));
+      auto url = parseHttpUrl(item);
+      if (!url) {
+        add(e.line, kLinkwatchName, e.key,
+            "expected comma-separated http://HOST:PORT URLs of Alertmanager, such as "
+            "http://127.0.0.1:9093,http://10.0.0.2:9093; got " +
+                quoted(item));
+        return;
+      }
+      if (std::find(urls.begin(), urls.end(), *url) != urls.end()) {
+        add(e.line, kLinkwatchName, e.key,
+            quoted(*url) + " is listed twice: every alert would be sent to it twice");
+        return;
+      }
+      urls.push_back(std::move(*url));
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+    if (urls.size() > kMaxUrls) {
+      add(e.line, kLinkwatchName, e.key,
+          "expected at most " + std::to_string(kMaxUrls) + " URLs; got " +
+              std::to_string(urls.size()));
+      return;
+    }
+    config.alertmanagerUrls = std::move(urls);
   }
 
   // -- [DEFAULT] --

@@ -159,12 +159,19 @@ void EventHub::defer(const SessionEvent& event) noexcept {
 }
 
 void EventHub::wakeIfSleeping() noexcept {
-  // A read-modify-write, not a plain load: RMWs on sleeping_ are totally ordered. If ours
-  // comes before the consumer's exchange(1) in waitForEvents, that exchange acquires our
-  // push and the consumer finds the event when it re-checks the lanes; if it comes after,
-  // we read 1 and wake it. No lost wake-up, and no fence (which TSan cannot model).
-  if (sleeping_.fetch_add(0, std::memory_order_acq_rel) != 0 &&
-      sleeping_.exchange(0, std::memory_order_acq_rel) != 0) {
+  // Store-buffer pattern against waitForEvents: the push above, then a read of the
+  // consumer's flag; the consumer sets the flag, then re-checks the lanes. A full barrier on
+  // each side means at least one of the two sees the other: no lost wake-up.
+#if defined(__SANITIZE_THREAD__)
+  // TSan does not model fences: a read-modify-write on the flag is the equivalent it can
+  // check (slower: every producer writes the flag's cache line).
+  const bool asleep = sleeping_.fetch_add(0, std::memory_order_seq_cst) != 0;
+#else
+  // On x86 a locked instruction on the producer's own stack: no shared cache line.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  const bool asleep = sleeping_.load(std::memory_order_relaxed) != 0;
+#endif
+  if (asleep && sleeping_.exchange(0, std::memory_order_acq_rel) != 0) {
     futex(&sleeping_, FUTEX_WAKE_PRIVATE, 1, nullptr);
   }
 }
@@ -196,7 +203,10 @@ void EventHub::waitForEvents(Nanos deadline, Nanos spinNs) noexcept {
       for (int i = 0; i < 64; ++i) LINKWATCH_CPU_RELAX();
       continue;
     }
-    sleeping_.exchange(1, std::memory_order_acq_rel);
+    sleeping_.exchange(1, std::memory_order_seq_cst);
+#if !defined(__SANITIZE_THREAD__)
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
     if (!empty() || wakeRequested_.exchange(false, std::memory_order_acq_rel)) {
       sleeping_.store(0, std::memory_order_relaxed);
       return;

@@ -126,6 +126,7 @@ std::size_t LinkMonitor::runOnce() {
 
 void LinkMonitor::runLoop() {
   while (running_.load(std::memory_order_acquire)) {
+    refreshWallOffset();
     const std::size_t n = drainAndApply();
     const Nanos nowMono = clock_.monotonic();
     const Nanos nowWall = clock_.wall();

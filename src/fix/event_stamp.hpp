@@ -1,4 +1,4 @@
-// Building a SessionEvent on the FIX thread: stamp both clocks, nothing else.
+// Building a SessionEvent on the FIX thread: one clock read, nothing else.
 #pragma once
 
 #include <cstring>
@@ -12,7 +12,7 @@ inline SessionEvent stampEvent(EventKind kind, LinkIndex link) noexcept {
   SessionEvent e;
   std::memset(&e, 0, sizeof e);
   e.monotonic = monotonicNow();
-  e.wall = wallNow();
+  e.wall = wallFromMonotonic(e.monotonic);
   e.kind = kind;
   e.link = link;
   e.messageClass = MessageClass::kApplication;

@@ -43,7 +43,7 @@ void MonitoringLog::onEvent(const std::string& text) {
   if (classifyQuickfixEvent(text.data(), text.size(), e) &&
       (link_ != kNoLink || e.kind == EventKind::kUnknownSession)) {
     e.monotonic = monotonicNow();
-    e.wall = wallNow();
+    e.wall = wallFromMonotonic(e.monotonic);
     hub_.publish(e);
   }
   if (inner_ != nullptr) inner_->onEvent(text);

@@ -76,6 +76,39 @@ TEST(ConfigLoader, LinkwatchSectionDefaults) {
   EXPECT_EQ(config.flapWindow, std::chrono::seconds{300});
   EXPECT_EQ(config.eventQueueCapacity, 65536u);
   EXPECT_EQ(config.historySize, 10000u);
+  EXPECT_TRUE(config.alertmanagerUrls.empty());  // no pushes unless asked for
+  EXPECT_FALSE(config.alertOnDegraded);
+  EXPECT_EQ(config.alertResendInterval, milliseconds{60000});
+  EXPECT_EQ(config.alertRunbookUrl, "https://runbooks.invalid/linkwatch/{alertname}");
+  EXPECT_EQ(config.alertTimeout, milliseconds{2000});
+}
+
+TEST(ConfigLoader, ReadsAlertKeysWithAnHaPairOfAlertmanagers) {
+  MonitorConfig config = parseConfig(
+      "[LINKWATCH]\n"
+      "AlertmanagerUrl = http://127.0.0.1:9093 , http://am2.example:9093/alertmanager/\n"
+      "AlertOnDegraded=Y\n"
+      "AlertResendInterval=30s\n"
+      "AlertRunbookUrl=https://wiki.example/runbooks/{alertname}?member={member}\n"
+      "AlertTimeout=500ms\n" +
+          baseConfig(),
+      "test.cfg");
+  ASSERT_EQ(config.alertmanagerUrls.size(), 2u);
+  EXPECT_EQ(config.alertmanagerUrls[0], "http://127.0.0.1:9093");
+  // The trailing '/' goes: the pusher appends /api/v2/alerts.
+  EXPECT_EQ(config.alertmanagerUrls[1], "http://am2.example:9093/alertmanager");
+  EXPECT_TRUE(config.alertOnDegraded);
+  EXPECT_EQ(config.alertResendInterval, milliseconds{30000});
+  EXPECT_EQ(config.alertRunbookUrl, "https://wiki.example/runbooks/{alertname}?member={member}");
+  EXPECT_EQ(config.alertTimeout, milliseconds{500});
+}
+
+TEST(ConfigLoader, AcceptsIpv6AndPortlessAlertmanagerUrls) {
+  MonitorConfig config = parseConfig(
+      "[LINKWATCH]\nAlertmanagerUrl=http://[::1]:9093,http://am.example\n" + baseConfig(),
+      "test.cfg");
+  EXPECT_EQ(config.alertmanagerUrls,
+            (std::vector<std::string>{"http://[::1]:9093", "http://am.example"}));
 }
 
 TEST(ConfigLoader, ReadsEveryLinkwatchKey) {
@@ -350,6 +383,32 @@ std::vector<ErrorCase> errorCases() {
        "LINKWATCH", "TestRequestTimeout", "duration"},
       {"FractionalFlapWindow", "[LINKWATCH]\nFlapWindow=1500ms\n" + baseConfig(), 2, "LINKWATCH",
        "FlapWindow", "whole number of seconds"},
+      {"HttpsAlertmanagerUrl", "[LINKWATCH]\nAlertmanagerUrl=https://am:9093\n" + baseConfig(), 2,
+       "LINKWATCH", "AlertmanagerUrl", "http://HOST:PORT"},
+      {"EmptyItemInAlertmanagerUrls",
+       "[LINKWATCH]\nAlertmanagerUrl=http://a:9093,,http://b:9093\n" + baseConfig(), 2, "LINKWATCH",
+       "AlertmanagerUrl", "got \"\""},
+      {"AlertmanagerUrlWithBadPort", "[LINKWATCH]\nAlertmanagerUrl=http://a:0\n" + baseConfig(), 2,
+       "LINKWATCH", "AlertmanagerUrl", "got \"http://a:0\""},
+      {"AlertmanagerUrlWithQuery",
+       "[LINKWATCH]\nAlertmanagerUrl=http://a:9093/?x=1\n" + baseConfig(), 2, "LINKWATCH",
+       "AlertmanagerUrl", "comma-separated"},
+      {"DuplicateAlertmanagerUrl",
+       "[LINKWATCH]\nAlertmanagerUrl=http://a:9093,http://a:9093/\n" + baseConfig(), 2, "LINKWATCH",
+       "AlertmanagerUrl", "listed twice"},
+      {"BadAlertOnDegraded", "[LINKWATCH]\nAlertOnDegraded=yes\n" + baseConfig(), 2, "LINKWATCH",
+       "AlertOnDegraded", "Y or N"},
+      {"TooShortAlertResendInterval", "[LINKWATCH]\nAlertResendInterval=500ms\n" + baseConfig(), 2,
+       "LINKWATCH", "AlertResendInterval", "from 1s to 1h"},
+      {"TooLongAlertResendInterval", "[LINKWATCH]\nAlertResendInterval=2h\n" + baseConfig(), 2,
+       "LINKWATCH", "AlertResendInterval", "from 1s to 1h"},
+      {"UnknownRunbookPlaceholder",
+       "[LINKWATCH]\nAlertRunbookUrl=https://wiki/{session}\n" + baseConfig(), 2, "LINKWATCH",
+       "AlertRunbookUrl", "placeholders"},
+      {"RunbookUrlWithoutScheme", "[LINKWATCH]\nAlertRunbookUrl=wiki/{alertname}\n" + baseConfig(),
+       2, "LINKWATCH", "AlertRunbookUrl", "http:// or https://"},
+      {"ZeroAlertTimeout", "[LINKWATCH]\nAlertTimeout=0\n" + baseConfig(), 2, "LINKWATCH",
+       "AlertTimeout", "from 10ms to 1m"},
       {"UnknownSection", baseConfig("[SESSIONS]\nMemberId=X\n"), 10, "", "", "unknown section"},
       {"LowerCaseSection", "[session]\n" + baseConfig(), 1, "", "", "unknown section"},
       {"GarbageLine", baseConfig("this is not a setting\n"), 10, s1, "",
@@ -547,6 +606,10 @@ TEST(ConfigLoader, ExampleConfigLoads) {
   EXPECT_EQ(config.links[1].connectionType, ConnectionType::kInitiator);
   EXPECT_EQ(config.links[1].sessionKey, "FIX.4.4:EXCH->VENUEA:DC");
   EXPECT_TRUE(config.links[2].schedule.spec().nonStop);
+  // It documents the alert keys with their defaults and leaves AlertmanagerUrl commented out.
+  EXPECT_TRUE(config.alertmanagerUrls.empty());
+  EXPECT_EQ(config.alertResendInterval, milliseconds{60000});
+  EXPECT_EQ(config.alertTimeout, milliseconds{2000});
 }
 
 // Not a fuzzer, but the same promise: any bytes in, a config or a ConfigError out.
