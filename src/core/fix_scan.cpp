@@ -100,12 +100,13 @@ bool parseUtcTimestamp(const char* data, std::size_t size, Nanos& out) noexcept 
   Nanos fraction = 0;
   if (size > 17) {
     if (data[17] != '.' || size == 18 || size > 27) return false;
-    Nanos scale = kNanosPerSecond;
+    static constexpr Nanos kScale[10] = {1,     100000000, 10000000, 1000000, 100000,
+                                         10000, 1000,      100,      10,      1};
     for (std::size_t i = 18; i < size; ++i) {
       if (data[i] < '0' || data[i] > '9') return false;
-      scale /= 10;
-      fraction += (data[i] - '0') * scale;
+      fraction = fraction * 10 + (data[i] - '0');
     }
+    fraction *= kScale[size - 18];
   }
   const std::int64_t days =
       daysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
@@ -117,17 +118,24 @@ bool parseUtcTimestamp(const char* data, std::size_t size, Nanos& out) noexcept 
 void scanFixMessage(const char* data, std::size_t size, SessionEvent& event) noexcept {
   event.messageClass = MessageClass::kGarbled;
   std::memset(event.msgType, 0, sizeof event.msgType);
-  const std::string_view msg(data, size);
   bool sawType = false;
-  std::size_t pos = 0;
-  while (pos < msg.size()) {
-    const std::size_t eq = msg.find('=', pos);
-    if (eq == std::string_view::npos) break;
-    std::size_t end = msg.find(kSoh, eq + 1);
-    if (end == std::string_view::npos) end = msg.size();
-    std::uint64_t tag = 0;
-    if (!parseUint(msg.substr(pos, eq - pos), tag)) break;
-    const std::string_view value = msg.substr(eq + 1, end - eq - 1);
+  const char* p = data;
+  const char* const end = data + size;
+  // One pass: the tag's digits up to '=', then one memchr for the value's SOH.
+  while (p < end) {
+    std::uint32_t tag = 0;
+    int digits = 0;
+    while (p < end && *p >= '0' && *p <= '9' && digits < 9) {
+      tag = tag * 10 + static_cast<std::uint32_t>(*p - '0');
+      ++p;
+      ++digits;
+    }
+    if (digits == 0 || p >= end || *p != '=') break;
+    const char* valueBegin = ++p;
+    const void* soh = std::memchr(valueBegin, kSoh, static_cast<std::size_t>(end - valueBegin));
+    const char* valueEnd = soh != nullptr ? static_cast<const char*>(soh) : end;
+    const std::string_view value(valueBegin, static_cast<std::size_t>(valueEnd - valueBegin));
+    p = valueEnd + 1;
     switch (tag) {
       case 35: {
         sawType = true;
@@ -176,7 +184,6 @@ void scanFixMessage(const char* data, std::size_t size, SessionEvent& event) noe
       default:
         break;
     }
-    pos = end + 1;
   }
   if (!sawType) event.messageClass = MessageClass::kGarbled;
 }
