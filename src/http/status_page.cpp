@@ -18,7 +18,7 @@ constexpr std::string_view kPage = R"HTML(<!doctype html>
 <style>
 :root{--bg:#0a0d12;--panel:#11161e;--line:#1e2632;--text:#d9dfe8;--dim:#7b8594;
   --up:#2ecc71;--degraded:#f5a623;--down:#ff3b4e;--offhours:#6b7480;--maintenance:#3d8bfd;
-  --gap:4px;--th:58px;--fn:15px;--fm:12px}
+  --th:58px;--fn:15px;--fm:12px}
 *{box-sizing:border-box}
 html,body{height:100%;margin:0}
 body{display:flex;flex-direction:column;background:var(--bg);color:var(--text);overflow:hidden;
@@ -49,7 +49,7 @@ header{display:flex;align-items:center;gap:18px;padding:8px 14px;background:var(
 main{display:flex;flex:1;min-height:0}
 #wall{flex:1;min-width:0;padding:8px;overflow:auto}
 .stale #wall{filter:grayscale(.8) brightness(.7)}
-#grid{display:grid;gap:var(--gap);grid-auto-rows:var(--th);grid-auto-flow:row dense}
+#grid{display:grid;gap:4px;grid-auto-rows:var(--th);grid-auto-flow:row dense}
 .light{display:flex;flex-direction:column;justify-content:center;min-width:0;padding:0 7px;
   border-radius:3px;border-left:3px solid;background:#1a212b;overflow:hidden}
 .name{font-size:var(--fn);font-weight:650;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
@@ -66,7 +66,7 @@ main{display:flex;flex:1;min-height:0}
 .light.maintenance{background:#15305a;border-color:var(--maintenance);color:#d3e4ff}
 .light.offhours{background:#1a1f26;border-color:var(--offhours);color:#939ca8}
 .span{grid-column:span 2}
-.dense{--gap:3px}.dense .light{padding:0 4px 0 5px;border-left-width:2px}
+.dense .light{padding:0 4px 0 5px;border-left-width:2px}
 .dense .row{gap:4px}.dense .light.up .rs{display:none}
 #empty{color:var(--dim);padding:30px;font-size:16px}
 aside{width:340px;display:flex;flex-direction:column;background:var(--panel);
@@ -106,8 +106,9 @@ const POLL_MS = 500, STALE_MS = 1500, FETCH_TIMEOUT_MS = 2000, EVENT_LIMIT = 60;
 const ORDER = {down: 0, degraded: 1, maintenance: 2, offhours: 3, up: 4};
 const CRITICALITY = {critical: 0, standard: 1, test: 2};
 // Tile height, minimum width, name and meta font size; the first that fits the area wins.
-const LEVELS = [[74, 230, 18, 13], [58, 190, 15, 12], [44, 145, 13, 11], [34, 110, 11.5, 10], [27, 84, 10.5, 9.5]];
-const MAX_TILE_WIDTH = 260;
+const LEVELS = [[74, 230, 18, 13], [58, 190, 15, 12], [44, 145, 13, 11], [34, 110, 11.5, 10],
+                [27, 84, 10.5, 9.5]];
+const MAX_TILE_WIDTH = 260, GAP = 4;
 const $ = (id) => document.getElementById(id);
 const grid = $('grid'), wall = $('wall'), filter = $('filter');
 const tiles = new Map();  // member -> tile element, reused across polls
@@ -172,20 +173,19 @@ function updateTile(t, l) {
   t.age = undefined;
 }
 
-// Picks the largest tile size at which `n` tiles (problems counted twice when they span two
-// columns) fit the visible wall, and sets the grid's columns so that the width is used.
-function layout(n, problems) {
-  const g = parseFloat(getComputedStyle(grid).columnGap) || 4;
-  const w = wall.clientWidth - 16, h = wall.clientHeight - 16;
+// Picks the largest tile size at which `n` tiles (`wide` of them counted twice when they span
+// two columns) fit the visible wall, and sets the grid's columns so that the width is used.
+function layout(n, wide) {
+  const g = GAP, w = wall.clientWidth - 16, h = wall.clientHeight - 16;
   const candidates = [];
-  LEVELS.forEach((lv, i) => {
+  for (const lv of LEVELS) {
     if (lv[0] < 40) candidates.push([lv, true]);
     candidates.push([lv, false]);
-  });
+  }
   let pick = candidates[candidates.length - 1], cols = 1;
   for (const c of candidates) {
     const [th, minWidth] = c[0];
-    const units = n + (c[1] ? problems : 0);
+    const units = n + (c[1] ? wide : 0);
     const rows = Math.max(1, Math.floor((h + g) / (th + g)));
     cols = Math.max(1, Math.ceil(units / rows), Math.floor((w + g) / (MAX_TILE_WIDTH + g)));
     if ((w + g) / cols - g >= minWidth) { pick = c; break; }
@@ -224,9 +224,10 @@ function render() {
     if (matches(l, terms)) shown.push(t);
   }
   for (const m of [...tiles.keys()]) if (!seen.has(m)) tiles.delete(m);
-  const problems = shown.filter((t) => t.dataset.state !== 'up').length;
-  const span = layout(shown.length, problems);
-  for (const t of shown) t.classList.toggle('span', span && t.dataset.state !== 'up');
+  // Down and degraded lights get two columns on a dense wall, so their reason stays readable.
+  const alarming = (t) => t.dataset.state === 'down' || t.dataset.state === 'degraded';
+  const span = layout(shown.length, shown.filter(alarming).length);
+  for (const t of shown) t.classList.toggle('span', span && alarming(t));
   const current = grid.children;
   if (current.length !== shown.length || shown.some((t, i) => current[i] !== t)) {
     grid.replaceChildren(...shown);

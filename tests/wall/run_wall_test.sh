@@ -29,7 +29,8 @@ kSkip=77
 command -v node >/dev/null || { echo "wall: SKIP: node is not installed (scripts/setup)" >&2; exit $kSkip; }
 [[ -x "$chromium" ]] || { echo "wall: SKIP: $chromium is missing (scripts/setup installs chromium)" >&2; exit $kSkip; }
 
-# playwright-core from the lock file, installed once; the lock serialises parallel runs.
+# playwright-core from the lock file, installed once; a lock on this directory serialises
+# parallel runs (npm ci starts by deleting node_modules).
 if [[ ! -f "$here/node_modules/playwright-core/package.json" ]]; then
   (
     flock 9
@@ -37,7 +38,7 @@ if [[ ! -f "$here/node_modules/playwright-core/package.json" ]]; then
       echo "wall: npm ci (playwright-core) into $here/node_modules" >&2
       npm ci --prefix "$here" --no-audit --no-fund --loglevel=error >&2
     fi
-  ) 9>"$here/.npm-ci.lock"
+  ) 9<"$here"
 fi
 
 mkdir -p "$artifact_dir"
@@ -187,7 +188,7 @@ case_scale() {
     config_header "$http_port" "$fix_port"
     for ((i = 1; i <= 500; i++)); do
       local id name crit extra=()
-      id=$(printf 'M%03d' "$i")
+      printf -v id 'M%03d' "$i"
       name="${first[i % ${#first[@]}]} ${second[(i / ${#first[@]}) % ${#second[@]}]}"
       crit=standard
       ((i % 7 == 0)) && crit=critical

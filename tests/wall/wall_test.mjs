@@ -228,7 +228,7 @@ async function caseDemo() {
     await page.waitForFunction(() => document.querySelectorAll('#grid .light').length === 50,
                                null, {timeout: 10000});
     // Several polls (the demo injects faults all along): errors would show up by now.
-    await page.waitForFunction(() => Number(document.documentElement.dataset.polls) >= 8, null,
+    await page.waitForFunction(() => Number(document.documentElement.dataset.polls) >= 6, null,
                                {timeout: 10000});
     const view = await page.evaluate(() => {
       const rank = {down: 0, degraded: 1, maintenance: 2, offhours: 3, up: 4};
