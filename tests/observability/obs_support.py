@@ -2,6 +2,7 @@
 are always cleaned up, waiting on conditions with a deadline, PromQL expressions of the
 dashboards and rules, and the metric names they use."""
 import atexit
+import ctypes
 import json
 import os
 import pathlib
@@ -66,11 +67,20 @@ for _s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
     signal.signal(_s, _on_signal)
 
 
+def _die_with_parent():
+    # Linux: the child gets SIGTERM when the test is killed outright (CTest's timeout kills
+    # with SIGKILL, which no handler of ours sees).
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def spawn(args, log_path, cwd=None):
     """Starts a child in its own process group, output to log_path; killed at exit."""
     log = open(log_path, "wb")
     p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                         cwd=cwd, start_new_session=True)
+                         cwd=cwd, start_new_session=True, preexec_fn=_die_with_parent)
     log.close()
     _children.append(p)
     return p
@@ -151,7 +161,7 @@ def start_demo(linkwatch, src, workdir, duration=300):
     http_port, fix_port = free_port(), free_port()
     cfg = pathlib.Path(workdir) / "demo.cfg"
     write_demo_config(src, cfg, http_port, fix_port)
-    p = spawn([linkwatch, "demo", "--config", str(cfg), "--duration", str(duration),
+    p = spawn([str(pathlib.Path(linkwatch).resolve()), "demo", "--config", str(cfg), "--duration", str(duration),
                "--fault-interval-ms", "500"], pathlib.Path(workdir) / "linkwatch.log", cwd=src)
     base = f"http://127.0.0.1:{http_port}"
     wait_for("linkwatch /metrics", lambda: "linkwatch_link_state" in http_get(base + "/metrics"), 20, [p])
@@ -188,6 +198,9 @@ def dashboard_targets(src):
             q = v.get("query")
             q = q.get("query") if isinstance(q, dict) else q
             if v.get("type") == "query" and q:
+                # label_values(METRIC, LABEL) is Grafana's, not PromQL: METRIC is the query.
+                m = re.fullmatch(r"\s*label_values\((.*),\s*[a-zA-Z_][a-zA-Z0-9_]*\s*\)\s*", q)
+                q = m.group(1) if m else q
                 yield f.name, {"id": None, "title": f"variable ${v['name']}"}, {"expr": q, "variable": True}
 
 
@@ -229,7 +242,7 @@ def metric_names(expr):
     e = re.sub(r"'(?:[^'\\]|\\.)*'", "''", e)
     e = re.sub(r"\{[^}]*\}", " ", e)
     e = re.sub(r"\[[^\]]*\]", " ", e)
-    e = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", r" \1 ", e)
+    e = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", e)
     e = re.sub(r"\b\d+(\.\d+)?([eE][+-]?\d+|[smhdwy]+)?\b", " ", e)
     names = set()
     for m in re.finditer(r"[a-zA-Z_:][a-zA-Z0-9_:]*", e):
