@@ -44,7 +44,14 @@ bool initCurlOnce() {
   return ok;
 }
 
-std::size_t discardBody(char*, std::size_t size, std::size_t count, void*) { return size * count; }
+// Keeps the start of an answer: Alertmanager says in it why it refused a push.
+std::size_t keepAnswerStart(char* data, std::size_t size, std::size_t count, void* out) {
+  constexpr std::size_t kKeep = 300;
+  auto* answer = static_cast<std::string*>(out);
+  const std::size_t n = size * count;
+  if (answer->size() < kKeep) answer->append(data, std::min(n, kKeep - answer->size()));
+  return n;
+}
 
 }  // namespace
 
@@ -145,7 +152,8 @@ class AlertPusher::Worker {
       curl_easy_setopt(e->easy, CURLOPT_TIMEOUT_MS, timeoutMs);
       curl_easy_setopt(e->easy, CURLOPT_CONNECTTIMEOUT_MS, timeoutMs);
       curl_easy_setopt(e->easy, CURLOPT_NOSIGNAL, 1L);
-      curl_easy_setopt(e->easy, CURLOPT_WRITEFUNCTION, &discardBody);
+      curl_easy_setopt(e->easy, CURLOPT_WRITEFUNCTION, &keepAnswerStart);
+      curl_easy_setopt(e->easy, CURLOPT_WRITEDATA, &e->answer);
       curl_easy_setopt(e->easy, CURLOPT_PRIVATE, e.get());
       curl_easy_setopt(e->easy, CURLOPT_USERAGENT,
                        (std::string("linkwatch/") + kLinkwatchVersion).c_str());
@@ -194,7 +202,8 @@ class AlertPusher::Worker {
     // one, so a long outage of this URL costs memory per alert, not per transition.
     std::map<std::string, Alert> pending;
     std::vector<Alert> inFlight;
-    std::string body;  // libcurl reads it in place while the request runs
+    std::string body;    // libcurl reads it in place while the request runs
+    std::string answer;  // the start of the response, for the warning when it is an error
     bool busy = false;
     SteadyClock::time_point started;
     SteadyClock::time_point retryAt;
@@ -285,6 +294,7 @@ class AlertPusher::Worker {
       for (auto& [key, alert] : e->pending) e->inFlight.push_back(std::move(alert));
       e->pending.clear();
       e->body = alertsToJson(e->inFlight, endsAt);
+      e->answer.clear();
       curl_easy_setopt(e->easy, CURLOPT_POSTFIELDS, e->body.data());
       curl_easy_setopt(e->easy, CURLOPT_POSTFIELDSIZE_LARGE,
                        static_cast<curl_off_t>(e->body.size()));
@@ -314,7 +324,7 @@ class AlertPusher::Worker {
       if (result != CURLE_OK) {
         finish(*e, false, curl_easy_strerror(result));
       } else if (status < 200 || status > 299) {
-        finish(*e, false, "HTTP " + std::to_string(status));
+        finish(*e, false, "HTTP " + std::to_string(status) + ": " + e->answer);
       } else {
         finish(*e, true, "");
       }

@@ -3,12 +3,19 @@
 #pragma once
 
 #include <CivetServer.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -29,14 +36,32 @@ struct ReceivedPush {
 class FakeAlertmanager : public CivetHandler {
  public:
   FakeAlertmanager()
-      : server_(
-            {"listening_ports", "127.0.0.1:0", "num_threads", "4", "enable_keep_alive", "yes"}) {
+      // A short request timeout also bounds how long civetweb's idle workers hold up close().
+      : server_({"listening_ports", "127.0.0.1:0", "num_threads", "4", "enable_keep_alive", "yes",
+                 "request_timeout_ms", "100"}) {
     server_.addHandler("/api/v2/alerts", this);
     port_ = server_.getListeningPorts().at(0);
   }
   ~FakeAlertmanager() override {
     release();
+    // civetweb's master thread sees a stop only between its 2 s polls of the listening socket,
+    // and a connection ends a poll: knock until close() is through.
+    std::atomic<bool> closed{false};
+    std::thread knocker([&] {
+      while (!closed.load()) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(static_cast<std::uint16_t>(port_));
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address);
+        ::close(fd);
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    });
     server_.close();
+    closed.store(true);
+    knocker.join();
   }
   FakeAlertmanager(const FakeAlertmanager&) = delete;
   FakeAlertmanager& operator=(const FakeAlertmanager&) = delete;
