@@ -1,15 +1,11 @@
 #include "app/commands.hpp"
 
-#include <csignal>
 #include <iostream>
 
 #include <linkwatch/config.hpp>
-#include <linkwatch/fix_engine.hpp>
-#include <linkwatch/link_monitor.hpp>
 
-#include "alerts/alert_pusher.hpp"
+#include "app/monitor_service.hpp"
 #include "app/process.hpp"
-#include "http/http_server.hpp"
 #include "sim/simulator.hpp"
 
 namespace linkwatch {
@@ -93,23 +89,9 @@ int runDemo(const DemoCommandOptions& options) {
   if (!config) return kExitUsage;
   StopSignals signals;
   try {
-    SystemClock clock;
-    LinkMonitor monitor(*config, clock);
-    HttpServer http(monitor, config->httpHost, config->httpPort, clock);
-    std::unique_ptr<FixEngine> engine =
-        FixEngine::create(fixOptions(*config, false), monitor.hub());
-    // Pushed alerts: listener and metrics must be registered before the monitor and HTTP start.
-    std::unique_ptr<AlertPusher> alerts;
-    if (!config->alertmanagerUrls.empty()) {
-      alerts =
-          std::make_unique<AlertPusher>(monitor, AlertPusherOptions::fromConfig(*config), clock);
-      monitor.addListener(alerts->listener());
-      http.addCollectable(alerts->metrics());
-      alerts->start();
-    }
-    monitor.start();
-    http.start();
-    engine->start();
+    MonitorService service(*config, false);
+    service.start();
+    const std::string url = service.http().url();
 
     sim::SimulatorOptions simOptions;
     sim::FaultScheduleConfig schedule;
@@ -121,19 +103,17 @@ int runDemo(const DemoCommandOptions& options) {
 
     std::cout << "linkwatch demo: " << config->links.size()
               << " members, simulated with rolling faults\n"
-              << "  links (JSON):  " << http.url() << "/api/v1/links\n"
-              << "  transitions:   " << http.url() << "/api/v1/events\n"
-              << "  metrics:       " << http.url() << "/metrics\n"
-              << "  health:        " << http.url() << "/healthz\n"
+              << "  status wall:   " << url << "/\n"
+              << "  links (JSON):  " << url << "/api/v1/links\n"
+              << "  transitions:   " << url << "/api/v1/events\n"
+              << "  metrics:       " << url << "/metrics\n"
+              << "  health:        " << url << "/healthz\n"
               << "Ctrl-C stops the demo." << std::endl;
     const bool bySignal = signals.wait(std::chrono::seconds(options.durationSeconds));
     std::cout << "linkwatch demo: " << (bySignal ? "stopping on signal" : "duration reached")
               << std::endl;
     members.stop();
-    engine->stop();
-    http.stop();
-    monitor.stop();
-    if (alerts) alerts->stop();
+    service.stop();
   } catch (const std::exception& e) {
     std::cerr << "linkwatch demo: " << e.what() << '\n';
     return kExitRuntime;

@@ -7,13 +7,10 @@
 #include <string>
 
 #include <linkwatch/config.hpp>
-#include <linkwatch/fix_engine.hpp>
-#include <linkwatch/link_monitor.hpp>
 
-#include "alerts/alert_pusher.hpp"
 #include "app/commands.hpp"
+#include "app/monitor_service.hpp"
 #include "app/process.hpp"
-#include "http/http_server.hpp"
 
 namespace linkwatch {
 namespace {
@@ -37,31 +34,14 @@ int runMonitor(const std::string& path, bool threaded) {
   if (!config) return kExitUsage;
   StopSignals signals;
   try {
-    SystemClock clock;
-    LinkMonitor monitor(*config, clock);
-    HttpServer http(monitor, config->httpHost, config->httpPort, clock);
-    std::unique_ptr<FixEngine> engine =
-        FixEngine::create(fixOptions(*config, threaded), monitor.hub());
-    // Pushed alerts: listener and metrics must be registered before the monitor and HTTP start.
-    std::unique_ptr<AlertPusher> alerts;
-    if (!config->alertmanagerUrls.empty()) {
-      alerts =
-          std::make_unique<AlertPusher>(monitor, AlertPusherOptions::fromConfig(*config), clock);
-      monitor.addListener(alerts->listener());
-      http.addCollectable(alerts->metrics());
-      alerts->start();
-    }
-    monitor.start();
-    http.start();
-    engine->start();
-    std::cout << "linkwatch: monitoring " << config->links.size() << " links; " << http.url()
-              << "/metrics, " << http.url() << "/api/v1/links" << std::endl;
+    MonitorService service(*config, threaded);
+    service.start();
+    const std::string url = service.http().url();
+    std::cout << "linkwatch: monitoring " << config->links.size() << " links; status wall " << url
+              << "/, metrics " << url << "/metrics, API " << url << "/api/v1/links" << std::endl;
     signals.wait();
     std::cout << "linkwatch: stopping" << std::endl;
-    engine->stop();
-    http.stop();
-    monitor.stop();
-    if (alerts) alerts->stop();
+    service.stop();
   } catch (const std::exception& e) {
     std::cerr << "linkwatch: " << e.what() << '\n';
     return kExitRuntime;
