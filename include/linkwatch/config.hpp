@@ -63,6 +63,9 @@ struct MonitorConfig {
   std::chrono::milliseconds alertResendInterval{60000};  // AlertResendInterval
   std::string alertRunbookUrl = "https://runbooks.invalid/linkwatch/{alertname}";  // template
   std::chrono::milliseconds alertTimeout{2000};  // AlertTimeout, per request
+  // AlertStartupGrace: after start, links still down this long are alerted although no
+  // transition took them down (they were down when linkwatch started).
+  std::chrono::milliseconds alertStartupGrace{30000};
   std::vector<LinkConfig> links;
 };
 

@@ -62,6 +62,7 @@ AlertPusherOptions AlertPusherOptions::fromConfig(const MonitorConfig& config) {
   o.resendInterval = config.alertResendInterval;
   o.runbookUrl = config.alertRunbookUrl;
   o.timeout = config.alertTimeout;
+  o.startupGrace = config.alertStartupGrace;
   return o;
 }
 
@@ -173,10 +174,15 @@ class AlertPusher::Worker {
   Worker& operator=(const Worker&) = delete;
 
   void run() {
+    startupReconcileAt_ = SteadyClock::now() + options_.startupGrace;
     while (!shared_.stopping.load(std::memory_order_acquire)) {
       shared_.wakePending.exchange(false, std::memory_order_acq_rel);
       drain();
       const auto now = SteadyClock::now();
+      if (!startupReconciled_ && now >= startupReconcileAt_) {
+        startupReconciled_ = true;
+        reconcile();
+      }
       if (activeCount_ > 0 && now >= nextResend_) {
         resendActive();
         nextResend_ = now + options_.resendInterval;
@@ -361,6 +367,7 @@ class AlertPusher::Worker {
   int pollTimeoutMs(SteadyClock::time_point now) const {
     auto next = now + milliseconds{kMaxPollMs};
     if (activeCount_ > 0) next = std::min(next, nextResend_);
+    if (!startupReconciled_) next = std::min(next, startupReconcileAt_);
     for (const auto& e : endpoints_) {
       if (!e->busy && !e->pending.empty()) next = std::min(next, e->retryAt);
     }
@@ -377,6 +384,8 @@ class AlertPusher::Worker {
   std::vector<std::optional<Alert>> active_;  // per link: at most one alert at a time
   std::size_t activeCount_ = 0;
   SteadyClock::time_point nextResend_;
+  SteadyClock::time_point startupReconcileAt_;
+  bool startupReconciled_ = false;
   std::vector<std::unique_ptr<Endpoint>> endpoints_;
   std::uint64_t droppedSeen_ = 0;
   prometheus::Histogram* duration_ = nullptr;

@@ -39,6 +39,9 @@ struct AlertPusherOptions {
   std::chrono::milliseconds resendInterval{60000};
   std::string runbookUrl = "https://runbooks.invalid/linkwatch/{alertname}";
   std::chrono::milliseconds timeout{2000};  // per request
+  // A link down when linkwatch started has no transition to push: after this grace, take
+  // every link's state from the monitor, so a member that never came back still pages.
+  std::chrono::milliseconds startupGrace{30000};
   std::chrono::milliseconds initialBackoff{100};
   std::chrono::milliseconds maxBackoff{10000};
   std::size_t queueCapacity = 4096;  // transitions between core thread and worker

@@ -452,7 +452,7 @@ class Parser {
     static const char* const kKeys[] = {
         "HttpListen",          "HeartbeatGrace",   "TestRequestTimeout", "FlapWindow",
         "EventQueueCapacity",  "EventHistorySize", "AlertmanagerUrl",    "AlertOnDegraded",
-        "AlertResendInterval", "AlertRunbookUrl",  "AlertTimeout"};
+        "AlertResendInterval", "AlertRunbookUrl",  "AlertTimeout",       "AlertStartupGrace"};
     for (const auto& [upperKey, e] : b.entries) {
       auto bad = [&](const std::string& expected) {
         add(e.line, kLinkwatchName, e.key, "expected " + expected + "; got " + quoted(e.value));
@@ -530,6 +530,13 @@ class Parser {
           continue;
         }
         config.alertTimeout = *d;
+      } else if (upperKey == "ALERTSTARTUPGRACE") {
+        auto d = parseDuration(e.value);
+        if (!d || *d > std::chrono::hours{1}) {
+          bad("a duration from 0s to 1h, such as 30s");
+          continue;
+        }
+        config.alertStartupGrace = *d;
       } else {
         std::string known;
         for (const char* k : kKeys) known += (known.empty() ? "" : ", ") + std::string(k);

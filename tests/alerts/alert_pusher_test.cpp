@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -191,6 +192,24 @@ TEST_F(AlertPusherTest, DownSendsOnePostPerUrlWithExactlyTheContractLabelsAndAnn
   EXPECT_EQ(sample(families, "linkwatch_alert_push_duration_seconds"), 2.0);
   EXPECT_EQ(sample(families, "linkwatch_alerts_active"), 1.0);
   EXPECT_EQ(sample(families, "linkwatch_alert_transitions_dropped_total"), 0.0);
+}
+
+TEST_F(AlertPusherTest, LinksStillDownAfterTheStartupGraceAreAlertedWithoutATransition) {
+  // The morning a member never came back: linkwatch (re)started while its link was down.
+  monitor.setMaintenance(kBank02, clock.wall() + 3600 * kNanosPerSecond);
+  monitor.runOnce();
+  AlertPusherOptions options = optionsFor({am1.url()});
+  options.startupGrace = milliseconds(50);
+  AlertPusher pusher(monitor, options, clock);
+  pusher.start();
+  ASSERT_TRUE(am1.waitForAnswered(1));
+  ASSERT_TRUE(eventually([&] { return pusher.activeAlerts() == 2u; }));
+  std::vector<std::string> ids;
+  for (const Json& a : alertsOf(am1.answered())) ids.push_back(id(a));
+  std::sort(ids.begin(), ids.end());
+  // BANK02 is in maintenance: nothing for it.
+  EXPECT_EQ(ids, (std::vector<std::string>{"LinkDown/BANK01/never_connected",
+                                           "LinkDown/BANK03/never_connected"}));
 }
 
 TEST_F(AlertPusherTest, SeverityFollowsTheMembersCriticality) {

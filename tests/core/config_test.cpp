@@ -101,6 +101,7 @@ TEST(ConfigLoader, ReadsAlertKeysWithAnHaPairOfAlertmanagers) {
   EXPECT_EQ(config.alertResendInterval, milliseconds{30000});
   EXPECT_EQ(config.alertRunbookUrl, "https://wiki.example/runbooks/{alertname}?member={member}");
   EXPECT_EQ(config.alertTimeout, milliseconds{500});
+  EXPECT_EQ(config.alertStartupGrace, milliseconds{30000});
 }
 
 TEST(ConfigLoader, AcceptsIpv6AndPortlessAlertmanagerUrls) {
@@ -409,6 +410,8 @@ std::vector<ErrorCase> errorCases() {
        2, "LINKWATCH", "AlertRunbookUrl", "http:// or https://"},
       {"ZeroAlertTimeout", "[LINKWATCH]\nAlertTimeout=0\n" + baseConfig(), 2, "LINKWATCH",
        "AlertTimeout", "from 10ms to 1m"},
+      {"LongAlertStartupGrace", "[LINKWATCH]\nAlertStartupGrace=2h\n" + baseConfig(), 2,
+       "LINKWATCH", "AlertStartupGrace", "from 0s to 1h"},
       {"UnknownSection", baseConfig("[SESSIONS]\nMemberId=X\n"), 10, "", "", "unknown section"},
       {"LowerCaseSection", "[session]\n" + baseConfig(), 1, "", "", "unknown section"},
       {"GarbageLine", baseConfig("this is not a setting\n"), 10, s1, "",
