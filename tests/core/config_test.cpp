@@ -303,6 +303,9 @@ struct ErrorCase {
   std::string message;  // a fragment of the message
 };
 
+// CTest lists the case by name rather than by its bytes.
+void PrintTo(const ErrorCase& c, std::ostream* os) { *os << c.name; }
+
 std::vector<ErrorCase> errorCases() {
   const std::string s1 = "SESSION #1 (BANK01)";
   return {

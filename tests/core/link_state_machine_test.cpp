@@ -98,6 +98,8 @@ struct DownCase {
   LinkReason reason;
 };
 
+void PrintTo(const DownCase& c, std::ostream* os) { *os << c.name; }
+
 class LinkStateMachineDown : public ::testing::TestWithParam<DownCase> {};
 
 TEST_P(LinkStateMachineDown, GoesDownWithTheReasonThatCausedIt) {
