@@ -6,8 +6,15 @@ Reads every *.json in --results (one per bench binary, run with repetitions and
 per benchmark group: the figure, its target, the baseline measured in the same run, the
 ratio, and whether the target was met.
 
+With --detection FILE (the JSON of bench/detection_bench) it also writes the end-to-end
+detection section: its figures, their targets, and QuickFIX's own reaction measured in the
+same run. That section sits between markers and carries its own run details: with
+--detection-only only that section of --output is replaced and everything else is kept as it
+is; a run without --detection keeps the previous detection section.
+
 Usage: bench_report.py --results DIR --output FILE [--command TEXT] [--load-before TEXT]
                        [--load-after TEXT] [--commit SHA [--dirty]]
+                       [--detection FILE [--detection-command TEXT] [--detection-only]]
 """
 
 import argparse
@@ -113,6 +120,165 @@ GROUPS = [
 ]
 
 
+# ---- end-to-end detection (bench/detection_bench.cpp) ------------------------------------
+
+# (JSON key, what, target p99 in ms or None)
+DETECTION_ROWS = [
+    ("reset_to_down_ms",
+     "(a) TCP reset → link `down`: from the simulator's `fault_injected` record (just before "
+     "`close()` sends the RST) to the `down` transition", 1.0),
+    ("deadline_to_degraded_ms",
+     "(b) heartbeat deadline → link `degraded`: transition − (last inbound message + "
+     "HeartBtInt × (1 + grace)), short silences", 5.0),
+    ("deadline_to_degraded_long_silences_ms",
+     "(b) the same on the long silences of the comparison below", None),
+]
+
+COMPARISON_ROWS = [
+    ("linkwatch_degraded_after_last_inbound_ms", "linkwatch: `degraded` (heartbeat_late)"),
+    ("quickfix_test_request_after_last_inbound_ms",
+     "QuickFIX: its TestRequest, as the member receives it"),
+    ("quickfix_disconnect_after_last_inbound_ms",
+     "QuickFIX: its disconnect, seen as `down` (heartbeat_timeout)"),
+]
+
+
+def fmt_ms(value):
+    if value is None:
+        return "—"
+    if value >= 100:
+        return f"{value:,.1f} ms"
+    if value >= 1:
+        return f"{value:.2f} ms"
+    return f"{value * 1000:,.0f} µs"
+
+
+def detection_section(path, command, commit, dirty):
+    with open(path, encoding="utf-8") as f:
+        d = json.load(f)
+    m = d.get("machine", {})
+    c = d.get("config", {})
+    counts = d.get("counts", {})
+    lines = [
+        DETECTION_BEGIN,
+        "## End-to-end detection (detection_bench)",
+        "",
+        f"- date: {m.get('date', '?')}, {m.get('seconds', '?')} s; commit `{commit}`"
+        + (" with uncommitted changes in the work tree" if dirty else ""),
+        f"- command: `{command}`",
+        f"- CPU: {m.get('cpu', '?')}, {m.get('vcpus', '?')} vCPU; kernel {m.get('kernel', '?')}; "
+        f"clocksource `{m.get('clocksource', '?')}`; build {m.get('build_type', '?')}",
+        f"- load average (1, 5, 15 min): {m.get('load_before', '?')} before, "
+        f"{m.get('load_after', '?')} after; CPU steal during the run "
+        f"{m.get('steal_percent', '?')} %",
+        "",
+        f"{c.get('members', '?')} simulated members (`src/sim`, one epoll thread) against real "
+        f"QuickFIX acceptor sessions (`FixEngine`, one `SocketAcceptor` thread) and "
+        f"`LinkMonitor`'s core thread, in one process over loopback; HeartBtInt {c.get('heart_bt_int_s', '?')} s, "
+        f"grace {c.get('heartbeat_grace', '?')}, member reconnect delay "
+        f"{c.get('reconnect_delay_ms', '?')} ms; {c.get('faults_per_batch', 0):,} faults per "
+        f"batch (resets, silences of {c.get('short_silence_ms', '?')} ms, silences of "
+        f"{c.get('long_silence_ms', '?')} ms), each on a random member whose link is `up`, "
+        "several members faulted at a time. Times are `CLOCK_MONOTONIC` in the one process: the "
+        "transition's own time (the core thread's clock when it evaluated the link), the "
+        "simulator's action record, and the link's last inbound message as the FIX thread "
+        "stamped it. Percentiles are nearest-rank over all faults; no repetitions.",
+        "",
+        "| what | n | p50 | p99 | max | target | met? |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key, what, target in DETECTION_ROWS:
+        s = d.get(key, {})
+        p99 = s.get("p99") if s.get("n") else None
+        lines.append(
+            f"| {what} | {s.get('n', 0):,} | {fmt_ms(s.get('p50') if s.get('n') else None)} | "
+            f"{fmt_ms(p99)} | {fmt_ms(s.get('max') if s.get('n') else None)} | "
+            f"{'p99 ≤ ' + fmt_ms(target) if target else '—'} | "
+            f"{verdict(('<=', target) if target else None, p99)} |")
+    lw = d.get("linkwatch_degraded_after_last_inbound_ms", {})
+    lines += [
+        "",
+        f"QuickFIX's own reaction to the same silences ({c.get('long_silence_ms', '?')} ms, "
+        "long enough for its 2.4 × HeartBtInt disconnect), all measured from the member's last "
+        "message as the monitor received it. *ratio* is QuickFIX ÷ linkwatch (> 1: linkwatch "
+        "sees it first). QuickFIX's TestRequest time includes the loopback one-way trip and the "
+        "simulator's wake-up (tens of µs).",
+        "",
+        "| after the member's last message | n | p50 | p99 | max | ratio p50 | ratio p99 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key, what in COMPARISON_ROWS:
+        s = d.get(key, {})
+        has = bool(s.get("n"))
+        r50 = f"{s['p50'] / lw['p50']:.2f}×" if has and lw.get("n") and lw.get("p50") else "—"
+        r99 = f"{s['p99'] / lw['p99']:.2f}×" if has and lw.get("n") and lw.get("p99") else "—"
+        lines.append(
+            f"| {what} | {s.get('n', 0):,} | {fmt_ms(s.get('p50') if has else None)} | "
+            f"{fmt_ms(s.get('p99') if has else None)} | {fmt_ms(s.get('max') if has else None)} | "
+            f"{r50} | {r99} |")
+    lines.append("| blackbox_exporter + Prometheus (15 s scrape and evaluation) | not measured "
+                 "here | | | | | REFERENCE.md: 8–15 s |")
+    apply = {k: (v.replace("<=", "≤").replace(" us", " µs") if isinstance(v, str) else v)
+             for k, v in d.get("apply_delay_us", {}).items()}
+    cpu = d.get("cpu", {})
+    lines += ["", "Also measured in the run:", ""]
+    lines.append(
+        f"- event apply delay (push on the FIX thread → applied on the core thread, "
+        f"`LinkMonitor::monitorStats().applyDelay`, whole run, bucket bounds): "
+        f"{apply.get('n', 0):,} events, mean {apply.get('mean', 0):.1f} µs, p50 "
+        f"{apply.get('p50_bucket', '?')}, p99 {apply.get('p99_bucket', '?')}, max "
+        f"{apply.get('max_bucket', '?')}.")
+    parts = []
+    for key in ("reset", "short_silence", "long_silence"):
+        b = cpu.get(key)
+        if b:
+            parts.append(f"{key.replace('_', ' ')} {b['process_ms_per_fault']:.2f} ms "
+                         f"({b['process_ms_per_fault_above_idle']:.2f} above idle; core thread "
+                         f"{b['core_thread_ms_per_fault']:.3f} ms)")
+    holds = [f"{k.replace('_', ' ')} {cpu[k]['faults']:,} in {cpu[k]['seconds']:.0f} s "
+             f"(member held p50 {cpu[k].get('member_held_p50_ms', 0):,.0f} ms)"
+             for k in ("reset", "short_silence", "long_silence") if k in cpu]
+    lines.append(f"- batches: {'; '.join(holds)}.")
+    lines.append(
+        f"- process CPU time (`getrusage`: monitor, QuickFIX and simulator together) per "
+        f"fault: {'; '.join(parts)}. Idle (heartbeats only): {cpu.get('idle_ms_per_s', 0):.1f} "
+        f"ms per second. A batch's CPU includes the heartbeats of every member during it.")
+    lines.append(
+        "- QuickFIX's share of (a) is not separated: the peer's RST wakes its `select()` "
+        "(REFERENCE.md: FIN/RST → epoll ≈ 35 µs p50), QuickFIX disconnects the session and calls "
+        "`onLogout`, and the adapter's event reaches the core thread.")
+    causes = counts.get("recoveries_by_cause", {})
+    cause_text = (" (" + "; ".join(f"{k}: {v}" for k, v in sorted(causes.items())) + ")"
+                  if causes else "")
+    unmatched = counts.get("unmatched", {})
+    extra = [f"{k}: {v}" for k, v in sorted(unmatched.items())]
+    lines.append(
+        f"- faults skipped by the simulator (member not connected): {counts.get('skipped', 0)}; "
+        f"links reset because they stayed `degraded` after a silence ended: "
+        f"{counts.get('recoveries', 0)}{cause_text}; faults without a figure: "
+        f"{'; '.join(extra) if extra else 'none'}.")
+    lines += ["", DETECTION_END]
+    return "\n".join(lines)
+
+
+def previous_detection(text):
+    if DETECTION_BEGIN in text and DETECTION_END in text:
+        head, rest = text.split(DETECTION_BEGIN, 1)
+        return DETECTION_BEGIN + rest.split(DETECTION_END, 1)[0] + DETECTION_END
+    return None
+
+
+def splice_detection(text, section):
+    """Replaces the detection section of `text`, or inserts it before the observations."""
+    if DETECTION_BEGIN in text and DETECTION_END in text:
+        head, rest = text.split(DETECTION_BEGIN, 1)
+        return head + section + rest.split(DETECTION_END, 1)[1]
+    if NOTES_MARKER in text:
+        head, tail = text.split(NOTES_MARKER, 1)
+        return head.rstrip("\n") + "\n\n" + section + "\n\n" + NOTES_MARKER + tail
+    return text.rstrip("\n") + "\n\n" + section + "\n"
+
+
 def load_results(directory):
     runs = {}
     contexts = {}
@@ -131,6 +297,8 @@ def load_results(directory):
 
 
 NOTES_MARKER = "<!-- Observations: written by hand, kept by scripts/bench. -->"
+DETECTION_BEGIN = "<!-- detection_bench: begin (written by scripts/bench_report.py) -->"
+DETECTION_END = "<!-- detection_bench: end -->"
 
 TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
@@ -272,21 +440,44 @@ def git(*args):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--results", required=True)
+    p.add_argument("--results", help="Google Benchmark JSON directory (not with --detection-only)")
     p.add_argument("--output", required=True)
     p.add_argument("--command", default="scripts/bench")
     p.add_argument("--load-before", default="")
     p.add_argument("--load-after", default="")
     p.add_argument("--commit", default="", help="commit benchmarked (default: HEAD now)")
     p.add_argument("--dirty", action="store_true", help="the work tree had changes")
+    p.add_argument("--detection", help="JSON written by detection_bench --json")
+    p.add_argument("--detection-command", default="detection_bench",
+                   help="how detection_bench was run, for the section's header")
+    p.add_argument("--detection-only", action="store_true",
+                   help="replace only the detection section of --output")
     a = p.parse_args()
+
+    commit = a.commit or git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = a.dirty if a.commit else bool(git("status", "--porcelain"))
+    try:
+        with open(a.output, encoding="utf-8") as f:
+            previous = f.read()
+    except OSError:
+        previous = ""
+    section = (detection_section(a.detection, a.detection_command, commit, dirty)
+               if a.detection else previous_detection(previous))
+
+    if a.detection_only:
+        if not a.detection:
+            sys.exit("bench_report: --detection-only needs --detection FILE")
+        with open(a.output, "w", encoding="utf-8") as f:
+            f.write(splice_detection(previous, section))
+        print(f"bench_report: wrote the detection section of {a.output}")
+        return
+    if not a.results:
+        sys.exit("bench_report: --results DIR is required (or --detection-only)")
 
     runs, contexts = load_results(a.results)
     if not runs:
         sys.exit(f"bench_report: no benchmark JSON in {a.results}")
 
-    commit = a.commit or git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = a.dirty if a.commit else bool(git("status", "--porcelain"))
     ctx = next(iter(contexts.values()), {})
     lines = [
         "# Benchmark results",
@@ -325,12 +516,10 @@ def main():
     ]
     for title, rows, description in GROUPS:
         lines += [f"## {title}", "", description, "", table(runs, rows), ""]
+    # This run's detection figures, or the previous run's (the section dates itself).
+    if section:
+        lines += [section, ""]
     # Hand-written observations below the marker survive a rewrite.
-    try:
-        with open(a.output, encoding="utf-8") as f:
-            previous = f.read()
-    except OSError:
-        previous = ""
     if NOTES_MARKER in previous:
         lines += [NOTES_MARKER + previous.split(NOTES_MARKER, 1)[1].rstrip("\n"), ""]
     with open(a.output, "w", encoding="utf-8") as f:

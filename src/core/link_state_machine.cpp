@@ -5,7 +5,7 @@
 namespace linkwatch {
 
 LinkStateMachine::LinkStateMachine(LinkTimings timings, const TradingSchedule* schedule)
-    : timings_(timings), configuredHeartBtInt_(timings.heartBtInt), schedule_(schedule) {}
+    : timings_(timings), schedule_(schedule) {}
 
 Nanos LinkStateMachine::lateAfter() const noexcept {
   return timings_.heartBtInt +
@@ -86,6 +86,10 @@ AppliedEvent LinkStateMachine::apply(const SessionEvent& e) {
       break;
     case EventKind::kMessageIn:
       lastInbound_ = std::max(lastInbound_, e.monotonic);
+      // QuickFIX's TestRequest (TEST) only asks "are you there?": like QuickFIX, take any
+      // later inbound message as the answer. Our own probes stay strict (they time a round
+      // trip, and an ignored TestRequest is a deviation worth showing).
+      if (quickfixTestSentAt_ != 0 && e.monotonic >= quickfixTestSentAt_) quickfixTestSentAt_ = 0;
       switch (e.messageClass) {
         case MessageClass::kHeartbeat:
           if (loggedOn_ && lastHeartbeat_ != 0 && e.monotonic > lastHeartbeat_)

@@ -66,7 +66,6 @@ class LinkStateMachine {
   std::pair<LinkState, LinkReason> derive(Nanos nowMono, Nanos nowWall) const;
 
   LinkTimings timings_;
-  Nanos configuredHeartBtInt_;
   const TradingSchedule* schedule_;  // not owned; null = always open
 
   bool loggedOn_ = false;

@@ -266,6 +266,19 @@ TEST(LinkStateMachine, QuickfixTestRequestCountsAsOutstandingUntilAnswered) {
   EXPECT_EQ(m.state(), LinkState::kUp);
 }
 
+TEST(LinkStateMachine, AnyInboundMessageAnswersQuickfixsTestRequestLikeQuickfixDoes) {
+  // The member ignores QuickFIX's TEST but resumes heartbeating: QuickFIX keeps the session,
+  // and so the link is up again, not stuck in test_request_unanswered.
+  Machine m(1 * kSec);
+  m.apply(event(EventKind::kLogon, 0));
+  SessionEvent test = outbound(MessageClass::kTestRequest, 2 * kSec);
+  test.flags = event_flag::kHasTestReqId | event_flag::kQuickfixTestReqId;
+  m.apply(test);
+  m.apply(inbound(MessageClass::kHeartbeat, 2500 * kMs));  // no TestReqID
+  m.at(3500 * kMs);
+  EXPECT_EQ(m.state(), LinkState::kUp);
+}
+
 TEST(LinkStateMachine, CountsHeartbeatInterArrival) {
   Machine m;
   m.apply(event(EventKind::kLogon, 0));
