@@ -453,7 +453,10 @@ class Parser {
         "HttpListen",          "HeartbeatGrace",   "TestRequestTimeout", "FlapWindow",
         "EventQueueCapacity",  "EventHistorySize", "AlertmanagerUrl",    "AlertOnDegraded",
         "AlertResendInterval", "AlertRunbookUrl",  "AlertTimeout",       "AlertStartupGrace"};
-    for (const auto& [upperKey, e] : b.entries) {
+    for (const auto& entry : b.entries) {
+      // Named, not a structured binding: clang before 16 cannot capture bindings in a lambda.
+      const std::string& upperKey = entry.first;
+      const Entry& e = entry.second;
       auto bad = [&](const std::string& expected) {
         add(e.line, kLinkwatchName, e.key, "expected " + expected + "; got " + quoted(e.value));
       };

@@ -97,6 +97,9 @@ bool parseUtcTimestamp(const char* data, std::size_t size, Nanos& out) noexcept 
     return false;
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
     return false;
+  // Nanos since 1970 overflow after 2262-04-11, and the core computes wall - sendingTime: keep
+  // to years that fit both (a peer's SendingTime outside them is garbage, not a time).
+  if (year < 1970 || year > 2261) return false;
   Nanos fraction = 0;
   if (size > 17) {
     if (data[17] != '.' || size == 18 || size > 27) return false;
@@ -135,7 +138,7 @@ void scanFixMessage(const char* data, std::size_t size, SessionEvent& event) noe
     const void* soh = std::memchr(valueBegin, kSoh, static_cast<std::size_t>(end - valueBegin));
     const char* valueEnd = soh != nullptr ? static_cast<const char*>(soh) : end;
     const std::string_view value(valueBegin, static_cast<std::size_t>(valueEnd - valueBegin));
-    p = valueEnd + 1;
+    p = soh != nullptr ? valueEnd + 1 : end;  // never form a pointer past the end
     switch (tag) {
       case 35: {
         sawType = true;

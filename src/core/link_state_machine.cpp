@@ -103,7 +103,10 @@ AppliedEvent LinkStateMachine::apply(const SessionEvent& e) {
           if ((e.flags & event_flag::kQuickfixTestReqId) != 0) quickfixTestSentAt_ = 0;
           break;
         case MessageClass::kLogon:
-          if (e.aux > 0) timings_.heartBtInt = static_cast<Nanos>(e.aux) * kNanosPerSecond;
+          // The member's HeartBtInt replaces ours, up to a day as in the configuration: beyond,
+          // HeartBtInt x (1 + HeartbeatGrace) in nanoseconds would overflow.
+          if (e.aux > 0 && e.aux <= 86400)
+            timings_.heartBtInt = static_cast<Nanos>(e.aux) * kNanosPerSecond;
           break;
         case MessageClass::kLogout:
           if (loggedOn_) noteCause(LinkReason::kLogout);

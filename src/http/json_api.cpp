@@ -134,6 +134,9 @@ std::optional<Nanos> parseRfc3339(std::string_view s) {
   }
   const std::int64_t days = sys_days{ymd}.time_since_epoch().count();
   const std::int64_t secs = days * 86400 + *hour * 3600 + *minute * 60 + *second - offsetSeconds;
+  // Nanos reach from 1677 to 2262 only: a year outside is no time we could compare with.
+  constexpr std::int64_t kMaxSeconds = std::numeric_limits<Nanos>::max() / kNanosPerSecond - 1;
+  if (secs < -kMaxSeconds || secs > kMaxSeconds) return std::nullopt;
   return secs * kNanosPerSecond + frac;
 }
 
@@ -388,7 +391,12 @@ JsonResponse maintenanceResponse(LinkMonitor& monitor, std::string_view memberOr
       const auto& u = request["until"];
       std::optional<Nanos> parsed;
       if (u.is_number()) {
-        parsed = static_cast<Nanos>(u.get<double>() * static_cast<double>(kNanosPerSecond));
+        // Past Nanos' range (year 2262) the cast would be undefined: no time we can wait for.
+        constexpr double kMaxSeconds =
+            static_cast<double>(std::numeric_limits<Nanos>::max() / kNanosPerSecond - 1);
+        const double secs = u.get<double>();
+        if (secs >= -kMaxSeconds && secs <= kMaxSeconds)
+          parsed = static_cast<Nanos>(secs * static_cast<double>(kNanosPerSecond));
       } else if (u.is_string()) {
         parsed = parseTimestamp(u.get<std::string>());
       }
