@@ -17,6 +17,8 @@
 #include <linkwatch/link_monitor.hpp>
 #include <linkwatch/session_event.hpp>
 
+#include "bench_links.hpp"
+
 namespace linkwatch {
 namespace {
 
@@ -26,26 +28,6 @@ constexpr std::size_t kBatch = 16384;
 constexpr std::size_t kPoolBatches = 8;
 // Clock time between batches: deadlines and the once-a-second flap sweep do run.
 constexpr Nanos kBatchInterval = kNanosPerMilli;
-
-MonitorConfig makeConfig(std::size_t links) {
-  MonitorConfig config;
-  config.file = "bench";
-  config.links.reserve(links);
-  char id[32];
-  for (std::size_t i = 0; i < links; ++i) {
-    std::snprintf(id, sizeof id, "M%05zu", i);
-    LinkConfig lc;
-    lc.memberId = id;
-    lc.memberName = std::string("Member ") + id;
-    lc.beginString = "FIX.4.4";
-    lc.senderCompId = "EXCH";
-    lc.targetCompId = id;
-    lc.sessionKey = std::string("FIX.4.4:EXCH->") + id;
-    lc.heartBtIntSeconds = 30;
-    config.links.push_back(std::move(lc));
-  }
-  return config;
-}
 
 SessionEvent blank(EventKind kind, LinkIndex link, MessageClass cls) {
   SessionEvent e{};
@@ -122,7 +104,7 @@ const std::vector<SessionEvent>& eventPool() {
 // A monitor with every link logged on, as after the morning's logons.
 struct Fixture {
   ManualClock clock;
-  LinkMonitor monitor{makeConfig(kLinks), clock};
+  LinkMonitor monitor{makeBenchConfig(kLinks), clock};
   std::size_t nextBatch = 0;
   std::size_t runOnceCalls = 0;  // that applied something
   Nanos drainNs = 0;             // spent in timedDrainAll()

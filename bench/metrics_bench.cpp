@@ -20,28 +20,10 @@
 
 #include "http/metrics_collector.hpp"
 
+#include "bench_links.hpp"
+
 namespace linkwatch {
 namespace {
-
-MonitorConfig makeConfig(std::size_t links) {
-  MonitorConfig config;
-  config.file = "bench";
-  config.links.reserve(links);
-  char id[32];
-  for (std::size_t i = 0; i < links; ++i) {
-    std::snprintf(id, sizeof id, "M%05zu", i);
-    LinkConfig lc;
-    lc.memberId = id;
-    lc.memberName = std::string("Member ") + id;
-    lc.beginString = "FIX.4.4";
-    lc.senderCompId = "EXCH";
-    lc.targetCompId = id;
-    lc.sessionKey = std::string("FIX.4.4:EXCH->") + id;
-    lc.heartBtIntSeconds = 30;
-    config.links.push_back(std::move(lc));
-  }
-  return config;
-}
 
 // A monitor whose links have logged on and exchanged some traffic, so counters and
 // histograms carry values (non-zero numbers cost more to format than zeros).
@@ -49,7 +31,7 @@ struct Fixture {
   ManualClock clock;
   LinkMonitor monitor;
 
-  explicit Fixture(std::size_t links) : monitor(makeConfig(links), clock) {
+  explicit Fixture(std::size_t links) : monitor(makeBenchConfig(links), clock) {
     EventHub& hub = monitor.hub();
     for (std::size_t round = 0; round < 4; ++round) {
       for (std::size_t i = 0; i < links; ++i) {
