@@ -82,6 +82,7 @@ constexpr Nanos kDeadAfter = 30 * kNanosPerSecond;
 
 struct Options {
   bool quick = false;
+  bool resetsOnly = false;  // just the reset batch (chasing rare misses with many faults)
   int members = 20;
   int faults = 0;  // per batch; 0: 50 with --quick, 1,000 otherwise
   std::string json;
@@ -95,6 +96,7 @@ void usage(std::ostream& out) {
          "  --faults N   faults per batch: resets, short silences, long silences\n"
          "               (default 1,000; 50 with --quick)\n"
          "  --json FILE  also write the figures as JSON\n"
+         "  --resets-only  only the reset batch (figure (a) and its split)\n"
          "Exit codes: 0 every figure produced, 1 a figure is missing or the run failed,\n"
          "2 bad usage.\n";
 }
@@ -117,6 +119,8 @@ std::optional<Options> parseOptions(int argc, char** argv) {
       std::exit(0);
     } else if (arg == "--quick") {
       o.quick = true;
+    } else if (arg == "--resets-only") {
+      o.resetsOnly = true;
     } else if (arg == "--members" && hasValue) {
       if (!number(argv[++i], o.members)) return std::nullopt;
     } else if (arg == "--faults" && hasValue) {
@@ -447,6 +451,15 @@ class DetectionRun {
 
   // Figures, filled by analyse().
   std::vector<Nanos> resetToDown_;
+  // (a) split at the stamp of the event that caused `down` (Transition::causeMonotonic):
+  // reset -> QuickFIX's event on its socket thread, and that event -> applied on the core thread.
+  std::vector<Nanos> resetToQuickfixEvent_;
+  std::vector<Nanos> quickfixEventToDown_;
+  std::vector<std::string> missedResets_;  // what the member's transitions were instead
+  // Transitions timed before the event that caused them (the core thread's clock read at the
+  // start of a drain that then took long): 0 since Transition::monotonic is re-read.
+  std::size_t transitionsBeforeCause_ = 0;
+  Nanos worstBeforeCause_ = 0;
   std::vector<Nanos> deadlineToDegraded_;
   std::vector<Nanos> deadlineToDegradedLong_;
   std::vector<Nanos> lwDegradedAfterLast_;
@@ -631,6 +644,8 @@ PhaseCost DetectionRun::runBatch(Batch batch) {
   return cost;
 }
 
+std::string fixed(double v, int decimals);
+
 void DetectionRun::analyse() {
   // Per member: the simulator's fault and TestRequest records, and the link's transitions,
   // both in time order.
@@ -654,6 +669,10 @@ void DetectionRun::analyse() {
   std::vector<std::vector<Observed>> transitions(n);
   for (const Observed& o : recorder_->entries()) {
     if (o.t.link < n) transitions[o.t.link].push_back(o);
+    if (o.t.causeMonotonic > o.t.monotonic) {
+      ++transitionsBeforeCause_;
+      worstBeforeCause_ = std::max(worstBeforeCause_, o.t.causeMonotonic - o.t.monotonic);
+    }
   }
 
   std::vector<std::vector<const Attempt*>> byMember(n);
@@ -690,9 +709,30 @@ void DetectionRun::analyse() {
             firstTransition([](const Observed& o) { return o.t.to == LinkState::kDown; });
         if (down == nullptr) {
           ++unmatched_["reset: no down transition"];
+          // What happened instead: the member's transitions from 1 s before the reset to the
+          // end of its window, in ms from the reset (cause: the event's stamp).
+          std::ostringstream what;
+          what << names_[m] << " reset at " << fixed(static_cast<double>(injectedAt) / 1e6, 3)
+               << " ms, window " << fixed(static_cast<double>(windowEnd - injectedAt) / 1e6, 1)
+               << " ms:";
+          for (const Observed& o : transitions[m]) {
+            if (o.t.monotonic < injectedAt - kNanosPerSecond || o.t.monotonic >= windowEnd)
+              continue;
+            what << " [" << toString(o.t.to) << " " << toString(o.t.reason) << " at "
+                 << fixed(static_cast<double>(o.t.monotonic - injectedAt) / 1e6, 3);
+            if (o.t.causeMonotonic != 0)
+              what << " cause "
+                   << fixed(static_cast<double>(o.t.causeMonotonic - injectedAt) / 1e6, 3);
+            what << "]";
+          }
+          missedResets_.push_back(what.str());
           continue;
         }
         resetToDown_.push_back(down->t.monotonic - injectedAt);
+        if (down->t.causeMonotonic != 0) {
+          resetToQuickfixEvent_.push_back(down->t.causeMonotonic - injectedAt);
+          quickfixEventToDown_.push_back(down->t.monotonic - down->t.causeMonotonic);
+        }
         ++downReasonsAfterReset_[std::string(toString(down->t.reason))];
         continue;
       }
@@ -829,6 +869,8 @@ void DetectionRun::report(const PhaseCost& idle, const std::map<Batch, PhaseCost
                           const std::string& loadBefore, const std::string& loadAfter,
                           const std::string& started, Nanos elapsed) {
   const Summary a = summarise(resetToDown_);
+  const Summary aSeen = summarise(resetToQuickfixEvent_);
+  const Summary aApplied = summarise(quickfixEventToDown_);
   const Summary b = summarise(deadlineToDegraded_);
   const Summary bLong = summarise(deadlineToDegradedLong_);
   const Summary lw = summarise(lwDegradedAfterLast_);
@@ -866,6 +908,8 @@ void DetectionRun::report(const PhaseCost& idle, const std::map<Batch, PhaseCost
                 "p99", "max", "target", "met?");
   out << head << "\n";
   out << row("(a) TCP reset -> link down", a, "p99 <= 1 ms", aMet ? "met" : "MISSED") << "\n";
+  out << row("    reset -> QuickFIX's event (its socket thread)", aSeen, "", "") << "\n";
+  out << row("    QuickFIX's event -> down (core thread)", aApplied, "", "") << "\n";
   out << row("(b) heartbeat deadline -> link degraded", b, "p99 <= 5 ms", bMet ? "met" : "MISSED")
       << "\n";
   out << row("    same, on the long silences", bLong, "", "") << "\n";
@@ -883,8 +927,8 @@ void DetectionRun::report(const PhaseCost& idle, const std::map<Batch, PhaseCost
       << ", max " << apply.max << "\n";
   out << "fault injection command -> fault_injected record: p50 " << fixed(cmd.p50, 3)
       << " ms, p99 " << fixed(cmd.p99, 3) << " ms (not part of any figure)\n";
-  out << "QuickFIX's own share of (a): peer RST -> epoll wake-up ~35 us p50 (REFERENCE.md), "
-         "not separated here\n";
+  out << "(a) is split at the stamp of the event that caused `down` (QuickFIX's onLogout or "
+         "\"Disconnecting\" on its socket thread)\n";
   out << "process CPU (monitor + QuickFIX + simulator), idle: " << fixed(idleCpuPerSecond * 1e3, 1)
       << " ms per s\n";
   for (const auto& [batch, cost] : costs) {
@@ -910,12 +954,23 @@ void DetectionRun::report(const PhaseCost& idle, const std::map<Batch, PhaseCost
   out << "\n";
   for (const auto& [reason, count] : downReasonsAfterReset_)
     out << "  down after reset, reason " << reason << ": " << count << "\n";
+  for (const std::string& missed : missedResets_) out << "  reset without down: " << missed << "\n";
+  out << "transitions timed before their cause: " << transitionsBeforeCause_ << " (worst by "
+      << fixed(static_cast<double>(worstBeforeCause_) / 1e6, 3) << " ms)\n";
   std::cout << out.str() << std::flush;
 
   if (options_.json.empty()) return;
   std::ostringstream j;
   j << "{\n";
   j << "  \"reset_to_down_ms\": " << jsonSummary(a) << ",\n";
+  j << "  \"reset_to_quickfix_event_ms\": " << jsonSummary(aSeen) << ",\n";
+  j << "  \"quickfix_event_to_down_ms\": " << jsonSummary(aApplied) << ",\n";
+  j << "  \"transitions_before_cause\": {\"n\": " << transitionsBeforeCause_
+    << ", \"worst_ms\": " << fixed(static_cast<double>(worstBeforeCause_) / 1e6, 3) << "},\n";
+  j << "  \"resets_without_down\": [";
+  for (std::size_t i = 0; i < missedResets_.size(); ++i)
+    j << (i == 0 ? "" : ", ") << jsonString(missedResets_[i]);
+  j << "],\n";
   j << "  \"deadline_to_degraded_ms\": " << jsonSummary(b) << ",\n";
   j << "  \"deadline_to_degraded_long_silences_ms\": " << jsonSummary(bLong) << ",\n";
   j << "  \"quickfix_test_request_after_last_inbound_ms\": " << jsonSummary(qfTr) << ",\n";
@@ -1012,6 +1067,7 @@ int DetectionRun::run() {
   }
   std::map<Batch, PhaseCost> costs;
   for (const Batch batch : {Batch::kReset, Batch::kShortSilence, Batch::kLongSilence}) {
+    if (options_.resetsOnly && batch != Batch::kReset) continue;
     std::cerr << "detection_bench: " << options_.faults << " x " << toString(batch) << "...\n";
     costs[batch] = runBatch(batch);
   }
@@ -1030,7 +1086,7 @@ int DetectionRun::run() {
   bool complete = true;
   for (const auto* v : {&resetToDown_, &deadlineToDegraded_, &lwDegradedAfterLast_,
                         &qfTestRequestAfterLast_, &qfDisconnectAfterLast_}) {
-    complete = complete && !v->empty();
+    complete = complete && (!v->empty() || (options_.resetsOnly && v != &resetToDown_));
   }
   if (!complete) std::cerr << "detection_bench: a figure has no samples\n";
   return complete ? 0 : 1;

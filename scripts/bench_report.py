@@ -30,7 +30,7 @@ import sys
 # metric: a user counter name, or "time" (real time per iteration in the JSON's unit) or
 # "time_ns" (the same in ns), "items_per_second", "bytes".
 # target: None, or (op, value) with op "<=" or ">=".
-LOWER_IS_BETTER = {"time", "time_ns", "p50_ns", "p99_ns", "p999_ns", "bytes"}
+LOWER_IS_BETTER = {"time", "time_ns", "p50_ns", "p99_ns", "p999_ns", "bytes", "added_pct"}
 
 EVENT_HUB = [
     ("stamp + publish, p50 per op", "BM_EventHub_PublishLatency/1/iterations:200000",
@@ -104,6 +104,24 @@ for links in (100, 1000, 10000):
     METRICS.append((f"Collect() alone, {links:,} links", f"BM_Metrics_Collect/{links}", "time",
                     None, None, ""))
 
+DECORATOR = []
+for arg, stream in ((0, "Heartbeat"), (1, "NewOrderSingle"), (2, "mixed 1:4")):
+    # BM_QuickFix_Monitored is left out: run on its own, after Plain, the neighbours' load
+    # moves it by more than the decorators' cost. The paired rows below measure that.
+    DECORATOR.append((f"QuickFIX alone, {stream}, CPU per message",
+                      f"BM_QuickFix_Plain/stream:{arg}", "time_ns", None, None, ""))
+for args, what in (("0/gap_us:0/consumer:0", "Heartbeat, back to back"),
+                   ("1/gap_us:0/consumer:0", "NewOrderSingle, back to back"),
+                   ("2/gap_us:0/consumer:0", "mixed, back to back"),
+                   ("2/gap_us:0/consumer:1", "mixed, back to back, consumer never sleeps"),
+                   ("2/gap_us:100/consumer:0", "mixed, one message every 100 µs"),
+                   ("2/gap_us:100/consumer:1",
+                    "mixed, one message every 100 µs, consumer never sleeps")):
+    iterations = 100 if "gap_us:100" in args else 300
+    DECORATOR.append((f"added by the decorators (paired), {what}",
+                      f"BM_Decorator_Paired/stream:{args}/iterations:{iterations}", "added_pct",
+                      ("<=", 2), None, ("added_ns", "plain_ns")))
+
 GROUPS = [
     ("EventHub: the FIX thread's hot path (event_hub_bench)", EVENT_HUB,
      "Baseline: `std::mutex` + `std::deque` push, same stamp, same consumer thread. The "
@@ -114,6 +132,19 @@ GROUPS = [
      "10,000 links, HeartBtInt 30 s, ManualClock advanced 1 ms per 16,384-event batch; "
      "mix: 80 % Heartbeats, 15 % application messages, ~5 % RTT TestRequest + answer, "
      "0.1 % Logout/Disconnect/Logon. No baseline: the three rows split the same work."),
+    ("Embedded overhead: the decorators on the FIX thread (decorator_bench)", DECORATOR,
+     "Two real QuickFIX acceptor sessions (MemoryStore, no data dictionary) in one process, "
+     "logged on and fed the same prebuilt inbound stream with `Session::next(text, "
+     "UtcTimeStamp())` as QuickFIX's socket thread does: one with the gateway's Application "
+     "alone and no log, one with that Application wrapped by `MonitoringApplication` and "
+     "`MonitoringLogFactory`, publishing to an `EventHub` drained by another thread. "
+     "NewOrderSingle: 19 body fields, ~250 bytes; mixed: 1 Heartbeat to 4 orders. The *paired* "
+     "rows (the figures to read) alternate blocks through both sessions and report the median "
+     "of the per-block differences as % of QuickFIX's own cost (`plain_ns`): back to back, "
+     "thread CPU time of 512-message blocks; spaced 100 µs (the FIX thread sleeps between "
+     "messages, as on a quiet link), the median of 64 messages each timed alone. *consumer "
+     "never sleeps*: the consumer naps 50 µs instead of waiting on the futex, so publishing "
+     "never makes a FUTEX_WAKE system call."),
     ("/metrics scrape (metrics_bench)", METRICS,
      "Baseline: `Collect()` + `prometheus::TextSerializer::Serialize` on the same families. "
      "The issue sets no target; REFERENCE.md has 1,000 links ≈ 21 ms (19 series a link)."),
@@ -127,6 +158,11 @@ DETECTION_ROWS = [
     ("reset_to_down_ms",
      "(a) TCP reset → link `down`: from the simulator's `fault_injected` record (just before "
      "`close()` sends the RST) to the `down` transition", 1.0),
+    ("reset_to_quickfix_event_ms",
+     "(a) split: reset → QuickFIX's event (`onLogout` or its `Disconnecting` line, stamped on "
+     "its socket thread)", None),
+    ("quickfix_event_to_down_ms",
+     "(a) split: that event → `down` on the core thread (queue, wake-up, apply)", None),
     ("deadline_to_degraded_ms",
      "(b) heartbeat deadline → link `degraded`: transition − (last inbound message + "
      "HeartBtInt × (1 + grace)), short silences", 5.0),
@@ -153,7 +189,63 @@ def fmt_ms(value):
     return f"{value * 1000:,.0f} µs"
 
 
-def detection_section(path, command, commit, dirty):
+def blackbox_lines(path, d):
+    """The blackbox_exporter comparison (bench/blackbox_compare.py) beside detection_bench's (a)."""
+    lines = ["", "### Against a blackbox_exporter TCP probe (blackbox_compare.py)", ""]
+    try:
+        with open(path, encoding="utf-8") as f:
+            b = json.load(f)
+    except (OSError, ValueError) as e:
+        return lines + [f"Not measured in this run ({e})."]
+    if "skipped" in b:
+        return lines + [f"Not measured in this run: {b['skipped']}."]
+    c = b.get("config", {})
+    m = b.get("machine", {})
+    bb = b.get("blackbox_kill_to_webhook_ms", {})
+    lw = b.get("linkwatch_reset_to_webhook_ms", {})
+    down = d.get("reset_to_down_ms", {})
+    lines += [
+        f"Same run of `scripts/bench`, right after detection_bench ({m.get('date', '?')}, "
+        f"{m.get('seconds', '?')} s; load average {m.get('load_before', '?')} before, "
+        f"{m.get('load_after', '?')} after). One Alertmanager (group_wait 0) and one webhook "
+        f"for both sides. blackbox: {c.get('endpoints', '?')} TCP endpoints, each probed by "
+        f"`prometheus-blackbox-exporter` ({c.get('probe', '?')}) through a Prometheus scraping "
+        f"every {c.get('scrape_interval_s', '?')} s and evaluating `{c.get('rule', '?')}` "
+        f"every {c.get('evaluation_interval_s', '?')} s; the endpoints' listening sockets "
+        "closed at random points spread over one scrape interval, each once. linkwatch: "
+        f"{c.get('members', '?')} simulated members, each reset once (`fault M reset` on the "
+        "simulator's control port), linkwatch's own push to the same Alertmanager. *ratio* is "
+        "blackbox ÷ linkwatch (> 1: linkwatch first).",
+        "",
+        "| from the fault to … | n | p50 | p99 | max | target | met? | ratio p50 | ratio p99 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def row(what, s, target=None, versus=None):
+        has = bool(s.get("n"))
+        p99 = s.get("p99") if has else None
+        r50 = r99 = "—"
+        if versus and has and versus.get("n") and versus.get("p50") and versus.get("p99"):
+            r50 = f"{versus['p50'] / s['p50']:,.0f}×" if s.get("p50") else "—"
+            r99 = f"{versus['p99'] / s['p99']:,.0f}×" if s.get("p99") else "—"
+        return (f"| {what} | {s.get('n', 0):,} | {fmt_ms(s.get('p50') if has else None)} | "
+                f"{fmt_ms(p99)} | {fmt_ms(s.get('max') if has else None)} | "
+                f"{'p99 ≤ ' + fmt_ms(target) if target else '—'} | "
+                f"{verdict(('<=', target) if target else None, p99)} | {r50} | {r99} |")
+
+    lines.append(row("linkwatch: reset → `down` (detection_bench (a) above)", down, None, bb))
+    lines.append(row("linkwatch: reset → firing LinkDown at the webhook (c)", lw, 20.0, bb))
+    lines.append(row("blackbox_exporter + Prometheus: endpoint closed → firing alert at the "
+                     "webhook", bb))
+    missing = b.get("missing", {})
+    if any(missing.values()):
+        lines += ["", f"Alerts that did not arrive within the wait: {missing}."]
+    lines += ["", "(c) is measured over a few dozen resets here (one per member: an Alertmanager "
+              "group that has flushed holds a new alert for group_interval), not 1,000."]
+    return lines
+
+
+def detection_section(path, command, commit, dirty, blackbox=None):
     with open(path, encoding="utf-8") as f:
         d = json.load(f)
     m = d.get("machine", {})
@@ -216,8 +308,8 @@ def detection_section(path, command, commit, dirty):
             f"| {what} | {s.get('n', 0):,} | {fmt_ms(s.get('p50') if has else None)} | "
             f"{fmt_ms(s.get('p99') if has else None)} | {fmt_ms(s.get('max') if has else None)} | "
             f"{r50} | {r99} |")
-    lines.append("| blackbox_exporter + Prometheus (15 s scrape and evaluation) | not measured "
-                 "here | | | | | REFERENCE.md: 8–15 s |")
+    lines.append("| blackbox_exporter + Prometheus (15 s scrape and evaluation) | see the next "
+                 "table | | | | | |")
     apply = {k: (v.replace("<=", "≤").replace(" us", " µs") if isinstance(v, str) else v)
              for k, v in d.get("apply_delay_us", {}).items()}
     cpu = d.get("cpu", {})
@@ -243,10 +335,11 @@ def detection_section(path, command, commit, dirty):
         f"- process CPU time (`getrusage`: monitor, QuickFIX and simulator together) per "
         f"fault: {'; '.join(parts)}. Idle (heartbeats only): {cpu.get('idle_ms_per_s', 0):.1f} "
         f"ms per second. A batch's CPU includes the heartbeats of every member during it.")
-    lines.append(
-        "- QuickFIX's share of (a) is not separated: the peer's RST wakes its `select()` "
-        "(REFERENCE.md: FIN/RST → epoll ≈ 35 µs p50), QuickFIX disconnects the session and calls "
-        "`onLogout`, and the adapter's event reaches the core thread.")
+    if not d.get("reset_to_quickfix_event_ms", {}).get("n"):
+        lines.append(
+            "- QuickFIX's share of (a) is not separated in this run: the peer's RST wakes its "
+            "`select()`, QuickFIX disconnects the session and calls `onLogout`, and the "
+            "adapter's event reaches the core thread.")
     causes = counts.get("recoveries_by_cause", {})
     cause_text = (" (" + "; ".join(f"{k}: {v}" for k, v in sorted(causes.items())) + ")"
                   if causes else "")
@@ -257,6 +350,19 @@ def detection_section(path, command, commit, dirty):
         f"links reset because they stayed `degraded` after a silence ended: "
         f"{counts.get('recoveries', 0)}{cause_text}; faults without a figure: "
         f"{'; '.join(extra) if extra else 'none'}.")
+    before = d.get("transitions_before_cause")
+    if before is not None:
+        lines.append(
+            f"- transitions timed before the event that caused them: {before.get('n', 0)} "
+            f"(worst by {before.get('worst_ms', 0):.3f} ms). The core thread reads its clock "
+            "once per drain; `Transition::monotonic` is read again when an event makes a "
+            "transition, so this stays 0 (it was what hid a reset's `down` once in 1,000).")
+    missed = d.get("resets_without_down", [])
+    if missed:
+        lines.append(f"- resets without a `down` in their window, with the member's transitions "
+                     f"(ms from the reset): {'; '.join(missed)}.")
+    if blackbox:
+        lines += blackbox_lines(blackbox, d)
     lines += ["", DETECTION_END]
     return "\n".join(lines)
 
@@ -335,6 +441,8 @@ def fmt_value(value, name, unit):
         return f"{value:,.2f} {unit}"
     if name.endswith("_ns"):
         return f"{value:,.0f} ns" if value >= 100 else f"{value:.1f} ns"
+    if name.endswith("_pct"):
+        return f"{value:.1f} %"
     return f"{value:,.1f}"
 
 
@@ -377,6 +485,10 @@ def note(entry, base_entry, key):
         text = f"drain + apply {ours:.2f} M/s by wall clock"
     elif key == "series_per_link":
         text = f"{ours:,.1f} series a link"
+    elif key == "added_ns":
+        text = f"+{ours:,.0f} ns a message"
+    elif key == "plain_ns":
+        text = f"QuickFIX alone {ours:,.0f} ns"
     else:
         text = f"{key} {ours:,.0f}"
     theirs = metric(base_entry, key)
@@ -450,6 +562,8 @@ def main():
     p.add_argument("--detection", help="JSON written by detection_bench --json")
     p.add_argument("--detection-command", default="detection_bench",
                    help="how detection_bench was run, for the section's header")
+    p.add_argument("--blackbox", help="JSON written by bench/blackbox_compare.py (goes into the "
+                   "detection section)")
     p.add_argument("--detection-only", action="store_true",
                    help="replace only the detection section of --output")
     a = p.parse_args()
@@ -461,7 +575,7 @@ def main():
             previous = f.read()
     except OSError:
         previous = ""
-    section = (detection_section(a.detection, a.detection_command, commit, dirty)
+    section = (detection_section(a.detection, a.detection_command, commit, dirty, a.blackbox)
                if a.detection else previous_detection(previous))
 
     if a.detection_only:
@@ -519,6 +633,12 @@ def main():
     # This run's detection figures, or the previous run's (the section dates itself).
     if section:
         lines += [section, ""]
+    # Sections written by other tools between the detection section and the observations
+    # (the scale run's, for one) are kept as they are.
+    if DETECTION_END in previous:
+        between = previous.split(DETECTION_END, 1)[1].split(NOTES_MARKER, 1)[0].strip("\n")
+        if between.strip():
+            lines += [between, ""]
     # Hand-written observations below the marker survive a rewrite.
     if NOTES_MARKER in previous:
         lines += [NOTES_MARKER + previous.split(NOTES_MARKER, 1)[1].rstrip("\n"), ""]

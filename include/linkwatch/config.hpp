@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -42,16 +43,69 @@ struct LinkConfig {
   int socketPort = 0;      // SocketConnectPort or SocketAcceptPort
   TradingSchedule schedule;
   std::chrono::milliseconds rttProbeInterval{0};  // 0: no probes
+  // AllowedSourceAddresses (acceptors): CIDRs a Logon may come from, as written ("10.1.0.0/16",
+  // "127.0.0.1", "::1/128"); empty: any address.
+  std::vector<std::string> allowedSourceAddresses;
   // Every key of the merged [DEFAULT]+[SESSION] block, as written (QuickFIX keys included).
   std::map<std::string, std::string> settings;
   std::string file;
   int line = 0;  // line of the [SESSION] header
 };
 
+// When the journal writer calls fdatasync(): never (the kernel writes back; a kill -9 loses
+// nothing, a power cut may), at most every interval, or after every batch before the records
+// are served by the API.
+enum class JournalSyncMode : std::uint8_t { kNone, kInterval, kEvery };
+
+// One KEY=VALUE line of a section that another component validates.
+struct RawSetting {
+  std::string key;  // as written
+  std::string value;
+  int line = 0;
+};
+
+// Where `run` puts the QuickFIX sessions: in its own process while they fit one process's
+// descriptor budget (auto), always there (in-process), or in worker processes (processes).
+enum class FixWorkerMode : std::uint8_t { kAuto, kInProcess, kProcesses };
+
+class Secrets;
+
+// Who may connect, and over what: FIX over TLS, logon checks, the HTTP port's TLS and auth.
+struct SecurityConfig {
+  // SocketUseSSL=Y in [DEFAULT]: QuickFIX's SSL acceptor and initiator for every session of
+  // the process (QuickFIX reads its TLS keys from [DEFAULT] only).
+  bool fixTls = false;
+  // A file or directory the settings name (certificates, keys, CAs, CRLs, the secrets file):
+  // loadConfig checks that each exists and is readable, and reports this line if not.
+  struct FileSetting {
+    std::string section;
+    std::string key;
+    std::string path;
+    int line = 0;
+    bool directory = false;
+  };
+  std::vector<FileSetting> files;
+  std::string secretsFile;  // SecretsFile in [LINKWATCH]
+  int secretsFileLine = 0;
+  std::string httpTlsCertificate;  // HttpTlsCertificate: PEM with the certificate and its key
+  // Refused logons from one address: after LogonFailureLimit within LogonFailureWindow, every
+  // Logon from it is refused unchecked for LogonBlockDuration.
+  int logonFailureLimit = 5;
+  std::chrono::milliseconds logonFailureWindow{60000};
+  std::chrono::milliseconds logonBlockDuration{60000};
+  // FixIdleConnectionTimeout: accepted FIX connections that send nothing this long are shut
+  // down (0: never).
+  std::chrono::milliseconds idleConnectionTimeout{10000};
+  // Loaded by loadConfig from secretsFile (never by parseConfig, which reads no other file).
+  std::shared_ptr<const Secrets> secrets;
+};
+
 struct MonitorConfig {
   std::string file;
   std::string httpHost = "127.0.0.1";
   std::uint16_t httpPort = 9745;
+  // HttpListen was in the file (not the default).
+  bool httpListenSet = false;
   double heartbeatGrace = 0.20;                        // HeartbeatGrace: fraction of HeartBtInt
   std::chrono::milliseconds testRequestTimeout{1000};  // TestRequestTimeout
   std::chrono::seconds flapWindow{300};                // FlapWindow
@@ -66,6 +120,22 @@ struct MonitorConfig {
   // AlertStartupGrace: after start, links still down this long are alerted although no
   // transition took them down (they were down when linkwatch started).
   std::chrono::milliseconds alertStartupGrace{30000};
+  // Durable event journal (src/journal). Empty JournalPath: no journal, history in memory only.
+  std::string journalPath;                                   // JournalPath: a directory
+  JournalSyncMode journalSync = JournalSyncMode::kInterval;  // JournalSync
+  std::chrono::milliseconds journalSyncInterval{100};        // JournalSync=interval:<dur>
+  std::uint64_t journalSegmentBytes = 64ull * 1024 * 1024;   // JournalSegmentSize
+  std::uint32_t journalRetentionSegments = 16;               // JournalRetention=<N> (0: none)
+  std::uint64_t journalRetentionBytes = 0;                   // JournalRetention=<size> (0: none)
+  // [CERTIFICATION]: keys for `linkwatch certify`, kept as written (in file order) and
+  // validated by src/cert, which reports problems with this file and line.
+  std::vector<RawSetting> certification;
+  int certificationLine = 0;  // line of the [CERTIFICATION] header; 0 when absent
+  // QuickFIX worker processes (src/app/fix_worker.cpp): FixWorkerMode, and FixWorkers, the
+  // number of processes (0: as few as the descriptor budget allows).
+  FixWorkerMode fixWorkerMode = FixWorkerMode::kAuto;
+  int fixWorkers = 0;
+  SecurityConfig security;
   std::vector<LinkConfig> links;
 };
 
@@ -117,12 +187,20 @@ DescriptorBudget descriptorBudget(const MonitorConfig& config);
 // "250ms", "5s", "2m", "1h"; a bare integer means seconds. nullopt when malformed or above 24h.
 std::optional<std::chrono::milliseconds> parseDuration(std::string_view text) noexcept;
 
+// "4096", "512KiB", "64MiB", "1GiB" (binary units; a bare number or "B" means bytes).
+// nullopt when malformed or above 1 TiB.
+std::optional<std::uint64_t> parseByteSize(std::string_view text) noexcept;
+
 // Looks a key up in LinkConfig::settings ignoring case, as QuickFIX's Dictionary does.
 std::optional<std::string> findSetting(const LinkConfig& link, std::string_view key);
 
 // Reads and validates a settings file. Collects every problem it finds and throws one
 // ConfigError carrying all of them; never returns a partly valid configuration.
 MonitorConfig loadConfig(const std::string& path);
+// Part of loadConfig: checks that every file SecurityConfig names exists and is readable,
+// loads the secrets file (refusing one its group or others may read) and checks that each
+// of its members is configured. Throws ConfigError; never prints a secret.
+void loadSecurityFiles(MonitorConfig& config);
 MonitorConfig parseConfig(const std::string& text, const std::string& fileName);
 
 }  // namespace linkwatch

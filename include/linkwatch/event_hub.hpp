@@ -41,6 +41,18 @@ inline bool isConnectivityEvent(EventKind kind) noexcept {
   }
 }
 
+// Another supply of events for the core thread, drained alongside the hub's own lanes: the
+// shared-memory lanes of QuickFIX worker processes (src/core/shm_event_channel.cpp). Called
+// on the consumer thread only, except empty(), which producers' wake-up logic never calls.
+class EventSource {
+ public:
+  virtual ~EventSource() {}
+  virtual std::size_t pop(SessionEvent* out, std::size_t max) noexcept = 0;
+  virtual bool empty() const noexcept = 0;
+  virtual std::size_t depth() const noexcept = 0;
+  virtual std::uint64_t dropped() const noexcept { return 0; }
+};
+
 class EventHub {
  public:
   static constexpr std::size_t kDefaultLanes = 16;
@@ -67,9 +79,15 @@ class EventHub {
   // Wakes the consumer from waitForEvents (for shutdown).
   void wakeConsumer() noexcept;
 
+  // Before the consumer starts: drain `source` too (it must outlive the hub's consumer), and
+  // sleep on `word`, a futex word in memory shared with other processes, which their
+  // producers wake (non-private futex operations). Without this the word is private.
+  void addSource(EventSource& source);
+  void shareWakeWord(std::atomic<std::uint32_t>& word) noexcept;
+
   bool empty() const noexcept;
   std::size_t depth() const noexcept;
-  std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
+  std::uint64_t dropped() const noexcept;
   std::uint64_t deferred() const noexcept { return deferred_.load(std::memory_order_relaxed); }
   std::size_t laneCount() const noexcept { return lanes_.size(); }
   std::size_t linkCount() const noexcept { return linkCount_; }
@@ -105,6 +123,10 @@ class EventHub {
 
   const std::uint64_t id_;
   const std::size_t linkCount_;
+  // Read-mostly, beside the other constants, away from the consumer's written fields.
+  std::atomic<std::uint32_t>* sleepWord_;  // futex word the consumer sleeps on
+  int futexWait_;
+  int futexWake_;
   // Shared so that a producer thread ending after the hub can still release its claim.
   std::vector<std::shared_ptr<Lane>> lanes_;
   std::unique_ptr<Mpmc> shared_;
@@ -118,6 +140,7 @@ class EventHub {
   alignas(kCacheLineSize) std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> deferred_{0};
   std::size_t nextLane_ = 0;  // consumer's round-robin start
+  std::vector<EventSource*> sources_;
 };
 
 template <class Sink>
@@ -136,6 +159,13 @@ std::size_t EventHub::drain(Sink&& sink, std::size_t max) {
     delivered += got;
   }
   nextLane_ = (nextLane_ + 1) % n;
+  for (EventSource* source : sources_) {
+    std::size_t want = batch < kDrainBatch ? batch : kDrainBatch;
+    if (want > max - delivered) want = max - delivered;
+    const std::size_t got = source->pop(buffer, want);
+    for (std::size_t i = 0; i < got; ++i) sink(buffer[i]);
+    delivered += got;
+  }
   SessionEvent e;
   while (delivered < max && shared_->pop(e)) {
     sink(e);

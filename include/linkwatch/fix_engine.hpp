@@ -23,6 +23,18 @@ struct FixEngineOptions {
   std::vector<FixLinkSpec> links;  // link index i is links[i]
   // ThreadedSocketAcceptor/Initiator (a thread per connection) instead of one thread for all.
   bool threaded = false;
+  // Run only the sessions in `links` and leave the file's others alone (a worker process's
+  // shard); otherwise every session of the file runs.
+  bool onlyListedSessions = false;
+  // QuickFIX's threaded SSL acceptor and initiator for every session (SocketUseSSL=Y): TLS
+  // is per process, its keys come from [DEFAULT] (see src/fix/fix_transport.hpp).
+  bool tls = false;
+  // Logon checks beyond CompIDs and the count of refused logons (src/fix/logon_guard.hpp);
+  // null: none. Not owned; must outlive the engine.
+  class LogonGuard* logonGuard = nullptr;
+  // Accepted connections that send no byte for this long are shut down (QuickFIX keeps them
+  // forever otherwise); 0: never. See src/fix/connection_guard.hpp.
+  std::int64_t idleConnectionTimeoutMs = 10000;
 };
 
 // Runs the configured acceptor and initiator sessions with the monitoring Application and

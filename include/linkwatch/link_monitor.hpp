@@ -24,12 +24,33 @@ struct Transition {
   LinkState to = LinkState::kDown;
   LinkReason reason = LinkReason::kNeverConnected;
   Nanos wall = 0;
-  Nanos monotonic = 0;
+  Nanos monotonic = 0;  // when the core thread made it; never before causeMonotonic
+  // The FIX thread's stamp of the event that caused it; 0 when a deadline or a command did.
+  Nanos causeMonotonic = 0;
 };
 
 // Called on the core thread for every transition. Must not block: hand work to another
 // thread (alert pushes, journal writes).
 using TransitionListener = std::function<void(const Transition&)>;
+
+// An operator started (untilWall > 0) or ended (0) a maintenance window; applied on the core
+// thread at `wall`/`monotonic`.
+struct MaintenanceChange {
+  LinkIndex link = kNoLink;
+  Nanos untilWall = 0;
+  Nanos wall = 0;
+  Nanos monotonic = 0;
+};
+// Called on the core thread; the same rules as TransitionListener.
+using MaintenanceListener = std::function<void(const MaintenanceChange&)>;
+
+// What a previous run left in the journal about one link.
+struct RestoredLink {
+  LinkState lastState = LinkState::kDown;
+  LinkReason lastReason = LinkReason::kNeverConnected;
+  Nanos lastSinceWall = 0;         // when the previous run saw it enter lastState
+  Nanos maintenanceUntilWall = 0;  // a maintenance window still running, else 0
+};
 
 class LinkStateMachine;
 
@@ -44,6 +65,15 @@ class LinkMonitor {
 
   EventHub& hub() noexcept { return *hub_; }
   void addListener(TransitionListener listener);
+  void addMaintenanceListener(MaintenanceListener listener);
+
+  // Before start(): the link was known to a previous run (the journal). It shows `unknown`
+  // (reason `restored`) until its first session event, or until the observation window
+  // (max(2 x HeartBtInt, AlertStartupGrace)) passes without one; a maintenance window that
+  // has not ended is resumed. No transition is published for this.
+  void restore(LinkIndex link, const RestoredLink& restored);
+  // What restore() was given for the link; nullptr if nothing. Immutable once started.
+  const RestoredLink* restored(LinkIndex link) const;
 
   // Runs the core thread until stop().
   void start();
@@ -72,7 +102,7 @@ class LinkMonitor {
   std::size_t drainAndApply();
   void fireDeadlines(Nanos nowMono, Nanos nowWall);
   void apply(const SessionEvent& event, Nanos nowMono, Nanos nowWall);
-  void reevaluate(LinkIndex link, Nanos nowMono, Nanos nowWall);
+  void reevaluate(LinkIndex link, Nanos nowMono, Nanos nowWall, Nanos causeMono = 0);
   void record(const Transition& t);
   void applyCommands(Nanos nowMono, Nanos nowWall);
 
@@ -85,6 +115,8 @@ class LinkMonitor {
   struct DeadlineQueue;
   std::unique_ptr<DeadlineQueue> deadlines_;
   std::vector<TransitionListener> listeners_;
+  std::vector<MaintenanceListener> maintenanceListeners_;
+  std::vector<std::unique_ptr<RestoredLink>> restored_;
 
   mutable std::mutex historyMutex_;
   std::vector<Transition> history_;  // ring of config_.historySize

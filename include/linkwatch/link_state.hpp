@@ -12,8 +12,11 @@ enum class LinkState : std::uint8_t {
   kDown,         // inside trading hours and not logged on
   kOffhours,     // outside the session's schedule: not an incident
   kMaintenance,  // put in maintenance by an operator: shown as such, raises no alert
+  // Restored from the journal after a restart, not yet re-observed: the last known state is
+  // history, not a fact about now, so it is never shown as the current light.
+  kUnknown,
 };
-constexpr int kLinkStateCount = 5;
+constexpr int kLinkStateCount = 6;
 
 enum class LinkReason : std::uint8_t {
   kNeverConnected,
@@ -30,8 +33,9 @@ enum class LinkReason : std::uint8_t {
   kSequenceTooLow,
   kOutsideSchedule,
   kMaintenance,
+  kRestored,  // state unknown: restored from the journal, waiting for the link's first event
 };
-constexpr int kLinkReasonCount = 14;
+constexpr int kLinkReasonCount = 15;
 
 constexpr std::string_view toString(LinkState state) noexcept {
   switch (state) {
@@ -45,6 +49,8 @@ constexpr std::string_view toString(LinkState state) noexcept {
       return "offhours";
     case LinkState::kMaintenance:
       return "maintenance";
+    case LinkState::kUnknown:
+      return "unknown";
   }
   return "unknown";
 }
@@ -79,6 +85,8 @@ constexpr std::string_view toString(LinkReason reason) noexcept {
       return "outside_schedule";
     case LinkReason::kMaintenance:
       return "maintenance";
+    case LinkReason::kRestored:
+      return "restored";
   }
   return "unknown";
 }

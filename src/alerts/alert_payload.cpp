@@ -31,6 +31,7 @@ std::optional<std::string_view> alertNameFor(LinkState state, bool alertOnDegrad
     case LinkState::kUp:
     case LinkState::kOffhours:
     case LinkState::kMaintenance:
+    case LinkState::kUnknown:  // not yet re-observed: its end (down or up) decides
       return std::nullopt;
   }
   return std::nullopt;

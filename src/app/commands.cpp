@@ -23,13 +23,17 @@ void addSimulateOptions(CLI::App& command, SimulateCommandOptions& options) {
                      "Allowed fault kinds (repeatable); default all");
   command.add_option("--seed", options.seed, "Seed of the fault schedule");
   command.add_option("--control", options.control,
-                     "HOST:PORT for the command channel (lines: 'fault MEMBER SPEC', 'status')");
+                     "HOST:PORT for the command channel (lines: 'fault MEMBER SPEC', "
+                     "'logout MEMBER [TEXT]', 'app MEMBER [COUNT]', 'status')");
   command.add_option("--duration", options.durationSeconds, "Seconds to run; 0 until SIGINT")
       ->check(CLI::NonNegativeNumber);
   command
       .add_option("--status-interval", options.statusIntervalSeconds,
                   "Seconds between status lines; 0 for none")
       ->check(CLI::NonNegativeNumber);
+  command.add_option("--profile", options.profile,
+                     "Member behaviour: well-behaved, or one broken session-level rule (" +
+                         sim::simProfileNames() + ")");
 }
 
 void addDemoOptions(CLI::App& command, DemoCommandOptions& options) {
@@ -63,6 +67,13 @@ int runSimulate(const SimulateCommandOptions& options) {
     sim.faultKinds.push_back(*kind);
   }
   sim.seed = options.seed;
+  const auto profile = sim::simProfileFromString(options.profile);
+  if (!profile) {
+    std::cerr << "linkwatch simulate: --profile: unknown profile \"" << options.profile
+              << "\"; expected one of: " << sim::simProfileNames() << '\n';
+    return kExitUsage;
+  }
+  sim.profile = *profile;
   if (!options.control.empty()) {
     const auto colon = options.control.rfind(':');
     int port = -1;

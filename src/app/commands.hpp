@@ -18,6 +18,7 @@ struct SimulateCommandOptions {
   std::string control;  // HOST:PORT of the command channel; empty: none
   int durationSeconds = 0;
   int statusIntervalSeconds = 10;
+  std::string profile = "well-behaved";  // sim::SimProfile by name
 };
 
 struct DemoCommandOptions {

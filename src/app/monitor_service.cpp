@@ -1,13 +1,45 @@
 #include "app/monitor_service.hpp"
 
+#include <iostream>
+
+#include <linkwatch/fix_worker_plan.hpp>
+
+#include "app/fix_worker.hpp"
 #include "app/process.hpp"
+#include "app/security_setup.hpp"
 
 namespace linkwatch {
+namespace {
+
+// Throws journal::JournalError (a std::runtime_error) when another process owns the directory.
+std::unique_ptr<journal::Journal> openJournal(const MonitorConfig& config, const Clock& clock) {
+  if (config.journalPath.empty()) return nullptr;
+  return std::make_unique<journal::Journal>(journal::JournalOptions::fromConfig(config), clock,
+                                            std::cerr);
+}
+
+}  // namespace
 
 MonitorService::MonitorService(const MonitorConfig& config, bool threaded)
-    : monitor_(config, clock_),
+    : journal_(openJournal(config, clock_)),
+      monitor_(config, clock_),
       http_(monitor_, config.httpHost, config.httpPort, clock_),
-      engine_(FixEngine::create(fixOptions(config, threaded), monitor_.hub())) {
+      logonGuard_(makeLogonGuard(config)),
+      // Past one process's descriptor budget (or as configured) QuickFIX runs in worker
+      // processes; otherwise in this one.
+      engine_(usesFixWorkers(config)
+                  ? std::make_unique<FixWorkerPool>(config, threaded, monitor_.hub())
+                  : FixEngine::create(fixOptions(config, threaded, logonGuard_.get()),
+                                      monitor_.hub())) {
+  // Refused logons on /metrics; TLS and basic auth on the HTTP port.
+  http_.addCollectable(logonRefusalMetrics(*logonGuard_));
+  http_.setSecurity(config.security.secrets, config.security.httpTlsCertificate);
+  // Restored links show `unknown` until re-observed; then every change goes to the journal.
+  if (journal_) {
+    journal_->restoreInto(monitor_);
+    journal_->attach(monitor_);
+    http_.setEventHistory(journal_.get());
+  }
   // The alert listener and its metrics must be registered before the core and HTTP start.
   if (!config.alertmanagerUrls.empty()) {
     alerts_ =
@@ -23,6 +55,7 @@ void MonitorService::start() {
   started_ = true;
   try {
     if (alerts_) alerts_->start();
+    if (journal_) journal_->start();
     monitor_.start();
     http_.start();
     engine_->start();
@@ -39,6 +72,7 @@ void MonitorService::stop() {
   http_.stop();
   monitor_.stop();
   if (alerts_) alerts_->stop();
+  if (journal_) journal_->stop();
 }
 
 }  // namespace linkwatch

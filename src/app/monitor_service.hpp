@@ -10,7 +10,9 @@
 #include <linkwatch/link_monitor.hpp>
 
 #include "alerts/alert_pusher.hpp"
+#include "fix/logon_guard.hpp"
 #include "http/http_server.hpp"
+#include "journal/journal.hpp"
 
 namespace linkwatch {
 
@@ -29,11 +31,18 @@ class MonitorService {
 
   LinkMonitor& monitor() { return monitor_; }
   HttpServer& http() { return http_; }
+  // The durable event journal (JournalPath), else nullptr: certification verdicts go to
+  // journal()->appendCertificationVerdict().
+  journal::Journal* journal() { return journal_.get(); }
 
  private:
   SystemClock clock_;
+  // Before the monitor: opening it takes the directory lock and reads the previous runs'
+  // history, and it must outlive the monitor whose listeners write to it.
+  std::unique_ptr<journal::Journal> journal_;
   LinkMonitor monitor_;
   HttpServer http_;
+  std::unique_ptr<LogonGuard> logonGuard_;  // before engine_, which holds a pointer to it
   std::unique_ptr<FixEngine> engine_;
   std::unique_ptr<AlertPusher> alerts_;
   bool started_ = false;

@@ -18,10 +18,13 @@ std::optional<MonitorConfig> loadOrReport(const std::string& path) {
   }
 }
 
-FixEngineOptions fixOptions(const MonitorConfig& config, bool threaded) {
+FixEngineOptions fixOptions(const MonitorConfig& config, bool threaded, LogonGuard* logonGuard) {
   FixEngineOptions options;
   options.settingsPath = config.file;
   options.threaded = threaded;
+  options.tls = config.security.fixTls;
+  options.logonGuard = logonGuard;
+  options.idleConnectionTimeoutMs = config.security.idleConnectionTimeout.count();
   for (const LinkConfig& link : config.links)
     options.links.push_back({link.sessionKey, link.rttProbeInterval.count()});
   return options;

@@ -20,7 +20,9 @@ constexpr int kExitUsage = 2;
 // was expected) to stderr and returns nullopt.
 std::optional<MonitorConfig> loadOrReport(const std::string& path);
 
-FixEngineOptions fixOptions(const MonitorConfig& config, bool threaded);
+// `logonGuard` (may be null, not owned) checks the Logons members send.
+FixEngineOptions fixOptions(const MonitorConfig& config, bool threaded,
+                            LogonGuard* logonGuard = nullptr);
 
 // Blocks SIGINT and SIGTERM in this thread and in every thread started afterwards, so that
 // wait() receives them. Construct before starting any thread.

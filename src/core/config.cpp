@@ -1,6 +1,10 @@
+#include <linkwatch/cidr.hpp>
 #include <linkwatch/config.hpp>
+#include <linkwatch/fix_worker_plan.hpp>
+#include <linkwatch/secrets.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -28,6 +32,7 @@ constexpr int kMaxHeartBtInt = 86400;
 const char* const kDefaultName = "DEFAULT";
 const char* const kSessionName = "SESSION";
 const char* const kLinkwatchName = "LINKWATCH";
+const char* const kCertificationName = "CERTIFICATION";
 
 // ---- Small, locale-free text helpers: the input is untrusted and will be fuzzed. ----
 
@@ -270,7 +275,7 @@ struct Entry {
 // Keyed by the upper-cased key: QuickFIX's Dictionary ignores the case of keys.
 using Entries = std::map<std::string, Entry>;
 
-enum class BlockKind { kDefault, kSession, kLinkwatch, kIgnored };
+enum class BlockKind { kDefault, kSession, kLinkwatch, kCertification, kIgnored };
 
 struct Block {
   BlockKind kind = BlockKind::kIgnored;
@@ -295,6 +300,7 @@ class Parser {
     config.file = file_;
     for (const Block& b : blocks_) {
       if (b.kind == BlockKind::kLinkwatch) readLinkwatch(b, config);
+      if (b.kind == BlockKind::kCertification) readCertification(b, config);
     }
     if (defaultBlock_ >= 0) checkDefault(blocks_[static_cast<std::size_t>(defaultBlock_)]);
     for (std::size_t i = 0; i < blocks_.size(); ++i) {
@@ -305,6 +311,7 @@ class Parser {
     }
     checkUnique(config);
     checkBudget(config);
+    readFixTls(config);
     if (!issues_.empty()) throw ConfigError(sortedIssues());
     return config;
   }
@@ -396,10 +403,21 @@ class Parser {
       } else {
         linkwatchBlock_ = index;
       }
+    } else if (name == kCertificationName) {
+      block.kind = BlockKind::kCertification;
+      if (certificationBlock_ >= 0) {
+        pending(-1, lineNo, "",
+                "second [CERTIFICATION] block (the first is on line " +
+                    std::to_string(blocks_[static_cast<std::size_t>(certificationBlock_)].line) +
+                    "): merge them");
+        block.kind = BlockKind::kIgnored;
+      } else {
+        certificationBlock_ = index;
+      }
     } else {
       pending(-1, lineNo, "",
               "unknown section " + quoted("[" + std::string(name) + "]") +
-                  "; expected [DEFAULT], [SESSION] or [LINKWATCH] (upper case)");
+                  "; expected [DEFAULT], [SESSION], [LINKWATCH] or [CERTIFICATION] (upper case)");
       block.kind = BlockKind::kIgnored;
     }
     blocks_.push_back(std::move(block));
@@ -420,6 +438,9 @@ class Parser {
           break;
         case BlockKind::kLinkwatch:
           label = kLinkwatchName;
+          break;
+        case BlockKind::kCertification:
+          label = kCertificationName;
           break;
         case BlockKind::kSession: {
           label = "SESSION #" + std::to_string(b.ordinal);
@@ -446,13 +467,191 @@ class Parser {
         ConfigIssue{file_, line, std::move(section), std::move(key), std::move(message)});
   }
 
+  // -- [CERTIFICATION]: kept as written; `linkwatch certify` validates the keys. --
+
+  static void readCertification(const Block& b, MonitorConfig& config) {
+    config.certificationLine = b.line;
+    for (const auto& entry : b.entries)
+      config.certification.push_back({entry.second.key, entry.second.value, entry.second.line});
+    std::sort(config.certification.begin(), config.certification.end(),
+              [](const RawSetting& x, const RawSetting& y) { return x.line < y.line; });
+  }
+
+  // -- Security: secrets file, FIX over TLS, logon checks, HTTP TLS (see secrets.hpp) --
+
+  // [LINKWATCH] keys of SecurityConfig; false when `upperKey` is not one of them.
+  bool readSecurityKey(const std::string& upperKey, const Entry& e, MonitorConfig& config) {
+    SecurityConfig& sec = config.security;
+    auto bad = [&](const std::string& expected) {
+      add(e.line, kLinkwatchName, e.key, "expected " + expected + "; got " + quoted(e.value));
+    };
+    auto duration = [&](std::chrono::milliseconds& out) {
+      auto d = parseDuration(e.value);
+      if (!d || *d < std::chrono::seconds{1} || *d > std::chrono::hours{24}) {
+        bad("a duration from 1s to 24h, such as 60s or 5m");
+      } else {
+        out = *d;
+      }
+    };
+    if (upperKey == "SECRETSFILE") {
+      if (e.value.empty() || hasControl(e.value)) {
+        bad("the path of the secrets file (mode 0600)");
+      } else {
+        sec.secretsFile = e.value;
+        sec.secretsFileLine = e.line;
+        sec.files.push_back({kLinkwatchName, e.key, e.value, e.line, false});
+      }
+    } else if (upperKey == "HTTPTLSCERTIFICATE") {
+      // Measured on Debian 12: libcivetweb 1.15 reports TLS support (mg_check_feature(2)) but
+      // resets every TLS connection after the handshake, in a bare civetweb program too.
+      add(e.line, kLinkwatchName, e.key,
+          "TLS on the HTTP port is not available with Debian 12's civetweb 1.15 (it resets "
+          "every TLS connection after the handshake); keep HttpListen on loopback and "
+          "terminate TLS in front of linkwatch (stunnel, nginx)");
+    } else if (upperKey == "LOGONFAILURELIMIT") {
+      auto v = parseUnsigned(e.value);
+      if (!v || *v < 1 || *v > 1000) {
+        bad("refused logons from one address before it is blocked, from 1 to 1000");
+      } else {
+        sec.logonFailureLimit = static_cast<int>(*v);
+      }
+    } else if (upperKey == "LOGONFAILUREWINDOW") {
+      duration(sec.logonFailureWindow);
+    } else if (upperKey == "LOGONBLOCKDURATION") {
+      duration(sec.logonBlockDuration);
+    } else if (upperKey == "FIXIDLECONNECTIONTIMEOUT") {
+      auto d = parseDuration(e.value);
+      if (!d || (d->count() != 0 && *d < std::chrono::milliseconds{100})) {
+        bad("0 (never) or a duration of at least 100ms, such as 10s");
+      } else {
+        sec.idleConnectionTimeout = *d;
+      }
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  // QuickFIX 1.15.1's SSL acceptor and initiator read SocketUseSSL's companions from [DEFAULT]
+  // only, for the whole process: a TLS key inside a [SESSION] would be silently ignored.
+  void readFixTls(MonitorConfig& config) {
+    static const char* const kTlsFiles[][2] = {
+        {"SERVERCERTIFICATEFILE", "f"},         {"SERVERCERTIFICATEKEYFILE", "f"},
+        {"CLIENTCERTIFICATEFILE", "f"},         {"CLIENTCERTIFICATEKEYFILE", "f"},
+        {"CERTIFICATIONAUTHORITIESFILE", "f"},  {"CERTIFICATIONAUTHORITIESDIRECTORY", "d"},
+        {"CERTIFICATEREVOCATIONLISTFILE", "f"}, {"CERTIFICATEREVOCATIONLISTDIRECTORY", "d"}};
+    static const char* const kTlsOther[] = {"SOCKETUSESSL", "CERTIFICATEVERIFYLEVEL", "SSLPROTOCOL",
+                                            "SSLCIPHERSUITE"};
+    for (std::size_t i = 0; i < blocks_.size(); ++i) {
+      if (blocks_[i].kind != BlockKind::kSession) continue;
+      for (const auto& entry : blocks_[i].entries) {
+        bool tlsKey = std::any_of(std::begin(kTlsOther), std::end(kTlsOther),
+                                  [&](const char* k) { return entry.first == k; });
+        for (const auto& f : kTlsFiles) tlsKey = tlsKey || entry.first == f[0];
+        if (tlsKey)
+          add(entry.second.line, labels_[i], entry.second.key,
+              "TLS settings apply to every session of the process (QuickFIX's SSL acceptor and "
+              "initiator read them from [DEFAULT] only): move it to [DEFAULT]");
+      }
+    }
+    if (defaultBlock_ < 0) return;
+    const Entries& d = blocks_[static_cast<std::size_t>(defaultBlock_)].entries;
+    auto find = [&](const char* upperKey) -> const Entry* {
+      auto it = d.find(upperKey);
+      return it == d.end() ? nullptr : &it->second;
+    };
+    auto bad = [&](const Entry& e, const std::string& expected) {
+      add(e.line, kDefaultName, e.key, "expected " + expected + "; got " + quoted(e.value));
+    };
+    SecurityConfig& sec = config.security;
+    if (const Entry* e = find("SOCKETUSESSL")) {
+      auto v = parseYesNo(e->value);
+      if (!v) {
+        bad(*e, "Y or N");
+      } else {
+        sec.fixTls = *v;
+      }
+    }
+    for (const auto& f : kTlsFiles) {
+      const Entry* e = find(f[0]);
+      if (e == nullptr) continue;
+      if (!sec.fixTls) {
+        add(e->line, kDefaultName, e->key, "set, but SocketUseSSL is not Y: TLS is off");
+        continue;
+      }
+      if (e->value.empty() || hasControl(e->value)) {
+        bad(*e, f[1][0] == 'd' ? "a directory path" : "a file path");
+        continue;
+      }
+      sec.files.push_back({kDefaultName, e->key, e->value, e->line, f[1][0] == 'd'});
+    }
+    if (const Entry* e = find("CERTIFICATEVERIFYLEVEL")) {
+      if (e->value != "0" && e->value != "1" && e->value != "2") {
+        bad(*e, "0 (no client certificate asked), 1 (required) or 2 (optional)");
+      } else if (e->value != "0" && find("CERTIFICATIONAUTHORITIESFILE") == nullptr &&
+                 find("CERTIFICATIONAUTHORITIESDIRECTORY") == nullptr) {
+        add(e->line, kDefaultName, e->key,
+            "verifying client certificates needs CertificationAuthoritiesFile or "
+            "CertificationAuthoritiesDirectory");
+      }
+    }
+    if (const Entry* e = find("SSLPROTOCOL")) {
+      if (!isSslProtocolList(e->value))
+        bad(*e,
+            "protocols from SSLv3, TLSv1, TLSv1_1, TLSv1_2, all, each optionally prefixed "
+            "with + or -, such as `-all +TLSv1_2`");
+    }
+    if (const Entry* e = find("SSLCIPHERSUITE")) {
+      if (e->value.empty() || hasControl(e->value) || e->value.size() > 1024)
+        bad(*e, "an OpenSSL cipher list such as HIGH:!aNULL:!MD5");
+    }
+    if (!sec.fixTls) return;
+    bool anyAcceptor = false;
+    bool anyInitiator = false;
+    for (const LinkConfig& l : config.links) {
+      anyAcceptor = anyAcceptor || l.connectionType == ConnectionType::kAcceptor;
+      anyInitiator = anyInitiator || l.connectionType == ConnectionType::kInitiator;
+    }
+    const Entry* use = find("SOCKETUSESSL");
+    if (anyAcceptor && find("SERVERCERTIFICATEFILE") == nullptr)
+      add(use->line, kDefaultName, "ServerCertificateFile",
+          "missing: acceptor sessions over TLS need the server's certificate (PEM)");
+    if (anyInitiator && find("CERTIFICATIONAUTHORITIESFILE") == nullptr &&
+        find("CERTIFICATIONAUTHORITIESDIRECTORY") == nullptr)
+      add(use->line, kDefaultName, "CertificationAuthoritiesFile",
+          "missing: initiator sessions over TLS need the CA that signed the venue's certificate");
+  }
+
+  // QuickFIX's own grammar: words, each optionally prefixed with + or -. SSLv2 is refused.
+  static bool isSslProtocolList(std::string_view s) {
+    static const char* const kWords[] = {"SSLv3", "TLSv1", "TLSv1_1", "TLSv1_2", "all"};
+    bool any = false;
+    while (!(s = trim(s)).empty()) {
+      if (s.front() == '+' || s.front() == '-') s.remove_prefix(1);
+      std::size_t end = 0;
+      while (end < s.size() && !isSpace(s[end])) ++end;
+      const std::string_view word = s.substr(0, end);
+      if (std::none_of(std::begin(kWords), std::end(kWords),
+                       [&](const char* w) { return iequals(word, w); }))
+        return false;
+      any = true;
+      s.remove_prefix(end);
+    }
+    return any;
+  }
+
   // -- [LINKWATCH] --
 
   void readLinkwatch(const Block& b, MonitorConfig& config) {
     static const char* const kKeys[] = {
-        "HttpListen",          "HeartbeatGrace",   "TestRequestTimeout", "FlapWindow",
-        "EventQueueCapacity",  "EventHistorySize", "AlertmanagerUrl",    "AlertOnDegraded",
-        "AlertResendInterval", "AlertRunbookUrl",  "AlertTimeout",       "AlertStartupGrace"};
+        "HttpListen",         "HeartbeatGrace",     "TestRequestTimeout",
+        "FlapWindow",         "EventQueueCapacity", "EventHistorySize",
+        "AlertmanagerUrl",    "AlertOnDegraded",    "AlertResendInterval",
+        "AlertRunbookUrl",    "AlertTimeout",       "AlertStartupGrace",
+        "JournalPath",        "JournalSync",        "JournalSegmentSize",
+        "JournalRetention",   "FixWorkers",         "FixWorkerMode",
+        "SecretsFile",        "HttpTlsCertificate", "LogonFailureLimit",
+        "LogonFailureWindow", "LogonBlockDuration", "FixIdleConnectionTimeout"};
     for (const auto& entry : b.entries) {
       // Named, not a structured binding: clang before 16 cannot capture bindings in a lambda.
       const std::string& upperKey = entry.first;
@@ -468,6 +667,7 @@ class Parser {
         }
         config.httpHost = listen->first;
         config.httpPort = static_cast<std::uint16_t>(listen->second);
+        config.httpListenSet = true;
       } else if (upperKey == "HEARTBEATGRACE") {
         auto grace = parseFraction(e.value);
         if (!grace || *grace < 0.0 || *grace > 5.0) {
@@ -533,6 +733,8 @@ class Parser {
           continue;
         }
         config.alertTimeout = *d;
+      } else if (readSecurityKey(upperKey, e, config)) {
+        continue;
       } else if (upperKey == "ALERTSTARTUPGRACE") {
         auto d = parseDuration(e.value);
         if (!d || *d > std::chrono::hours{1}) {
@@ -540,11 +742,90 @@ class Parser {
           continue;
         }
         config.alertStartupGrace = *d;
+      } else if (upperKey == "FIXWORKERS") {
+        auto v = parseUnsigned(e.value);
+        if (!v || *v > 64) {
+          bad("a number of QuickFIX worker processes from 0 (as few as fit) to 64");
+          continue;
+        }
+        config.fixWorkers = static_cast<int>(*v);
+      } else if (upperKey == "FIXWORKERMODE") {
+        std::string mode = e.value;
+        for (char& c : mode) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (mode == "auto") {
+          config.fixWorkerMode = FixWorkerMode::kAuto;
+        } else if (mode == "in-process") {
+          config.fixWorkerMode = FixWorkerMode::kInProcess;
+        } else if (mode == "processes") {
+          config.fixWorkerMode = FixWorkerMode::kProcesses;
+        } else {
+          bad("auto, in-process or processes");
+          continue;
+        }
+      } else if (upperKey == "JOURNALPATH") {
+        if (e.value.empty() || e.value.find('\0') != std::string::npos) {
+          bad("a directory for the event journal, such as /var/lib/linkwatch/journal");
+          continue;
+        }
+        config.journalPath = e.value;
+      } else if (upperKey == "JOURNALSYNC") {
+        readJournalSync(e, config);
+      } else if (upperKey == "JOURNALSEGMENTSIZE") {
+        auto v = parseByteSize(e.value);
+        if (!v || *v < 4096 || *v > (1ull << 30)) {
+          bad("a size from 4KiB to 1GiB, such as 64MiB");
+          continue;
+        }
+        config.journalSegmentBytes = *v;
+      } else if (upperKey == "JOURNALRETENTION") {
+        // A bare number counts segments; a size with a unit bounds the bytes kept.
+        const auto segments = parseUnsigned(e.value);
+        const auto bytes = segments ? std::nullopt : parseByteSize(e.value);
+        if (segments && *segments >= 1 && *segments <= 1000000) {
+          config.journalRetentionSegments = static_cast<std::uint32_t>(*segments);
+          config.journalRetentionBytes = 0;
+        } else if (bytes && *bytes >= 4096) {
+          config.journalRetentionBytes = *bytes;
+          config.journalRetentionSegments = 0;
+        } else {
+          bad("a number of segments from 1 to 1000000 (such as 16) or a size of at least 4KiB "
+              "with a unit (such as 1GiB)");
+          continue;
+        }
       } else {
         std::string known;
         for (const char* k : kKeys) known += (known.empty() ? "" : ", ") + std::string(k);
         add(e.line, kLinkwatchName, e.key, "unknown key in [LINKWATCH]; expected one of " + known);
       }
+    }
+  }
+
+  // none | every | interval:<duration> (1ms..1h); "interval" alone keeps the default 100ms.
+  void readJournalSync(const Entry& e, MonitorConfig& config) {
+    std::string lower;
+    for (const char c : e.value)
+      lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    constexpr std::string_view kPrefix = "interval:";
+    if (lower == "none") {
+      config.journalSync = JournalSyncMode::kNone;
+    } else if (lower == "every") {
+      config.journalSync = JournalSyncMode::kEvery;
+    } else if (lower == "interval") {
+      config.journalSync = JournalSyncMode::kInterval;
+    } else if (lower.starts_with(kPrefix)) {
+      auto d = parseDuration(std::string_view(lower).substr(kPrefix.size()));
+      if (!d || d->count() < 1 || *d > std::chrono::hours{1}) {
+        add(e.line, kLinkwatchName, e.key,
+            "expected interval:<duration> from 1ms to 1h, such as interval:100ms; got " +
+                quoted(e.value));
+        return;
+      }
+      config.journalSync = JournalSyncMode::kInterval;
+      config.journalSyncInterval = *d;
+    } else {
+      add(e.line, kLinkwatchName, e.key,
+          "expected none, every or interval:<duration> (such as interval:100ms); got " +
+              quoted(e.value));
     }
   }
 
@@ -692,8 +973,36 @@ class Parser {
         link.rttProbeInterval = *d;
       }
     }
+    readAllowedSources(r, link);
     sessionLabels_.push_back(r.label());
     return link;
+  }
+
+  // AllowedSourceAddresses: a comma-separated list of CIDRs, for acceptor sessions.
+  void readAllowedSources(SessionReader& r, LinkConfig& link) {
+    const Entry* e = r.find("ALLOWEDSOURCEADDRESSES");
+    if (e == nullptr) return;
+    if (link.connectionType != ConnectionType::kAcceptor) {
+      r.fail(*e, "applies to acceptor sessions only (a member connecting to us)");
+      return;
+    }
+    std::vector<CidrRange> ranges;
+    std::string badItem;
+    if (!parseCidrList(e->value, ranges, badItem)) {
+      r.bad(*e,
+            "a comma-separated list of addresses or CIDR ranges such as 10.1.0.0/16, "
+            "192.0.2.7, 2001:db8::/32 (bad item " +
+                quoted(badItem) + ")");
+      return;
+    }
+    std::size_t pos = 0;
+    while (pos <= e->value.size()) {
+      std::size_t comma = e->value.find(',', pos);
+      if (comma == std::string::npos) comma = e->value.size();
+      link.allowedSourceAddresses.emplace_back(
+          trim(std::string_view(e->value).substr(pos, comma - pos)));
+      pos = comma + 1;
+    }
   }
 
   void readIdentity(SessionReader& r, LinkConfig& link) {
@@ -934,6 +1243,29 @@ class Parser {
   }
 
   void checkBudget(const MonitorConfig& config) {
+    if (config.fixWorkerMode == FixWorkerMode::kInProcess) {
+      checkBudget(config, "", 0);
+      return;
+    }
+    // QuickFIX worker processes take the sessions, but the sessions of one SocketAcceptPort
+    // share one process (QuickFIX binds the port): each port group must fit one process.
+    for (const std::vector<LinkIndex>& group : fixPortGroups(config)) {
+      MonitorConfig part;
+      for (LinkIndex i : group) part.links.push_back(config.links[i]);
+      const LinkConfig& first = part.links.front();
+      checkBudget(part,
+                  first.connectionType == ConnectionType::kAcceptor
+                      ? " on SocketAcceptPort " + std::to_string(first.socketPort) +
+                            " (sessions of one port share one QuickFIX process; the first on "
+                            "line " +
+                            std::to_string(first.line) + ", the last on line " +
+                            std::to_string(part.links.back().line) + ")"
+                      : "",
+                  first.line);
+    }
+  }
+
+  void checkBudget(const MonitorConfig& config, const std::string& where, int line) {
     DescriptorBudget budget = descriptorBudget(config);
     if (budget.withinLimit()) return;
     bool anyLog = std::any_of(config.links.begin(), config.links.end(), [](const LinkConfig& l) {
@@ -945,15 +1277,17 @@ class Parser {
     std::string advice;
     if (anyLog) advice += "drop FileLogPath (QuickFIX's screen log or none), ";
     if (anyStore) advice += "drop FileStorePath (memory store), ";
-    add(0, kSessionName, anyLog ? "FileLogPath" : (anyStore ? "FileStorePath" : ""),
-        std::to_string(budget.sessions) + " sessions need about " + std::to_string(budget.total) +
-            " file descriptors (up to " + std::to_string(budget.perSessionEstimate) +
-            " per session, " + std::to_string(budget.listeningSockets) + " listening, " +
+    add(line, kSessionName, anyLog ? "FileLogPath" : (anyStore ? "FileStorePath" : ""),
+        std::to_string(budget.sessions) + " sessions" + where + " need about " +
+            std::to_string(budget.total) + " file descriptors (up to " +
+            std::to_string(budget.perSessionEstimate) + " per session, " +
+            std::to_string(budget.listeningSockets) + " listening, " +
             std::to_string(budget.reserve) +
             " reserved), but QuickFIX 1.15.1 waits with select() and aborts above descriptor "
             "1023 (budget " +
             std::to_string(budget.limit) + "): " + advice + "or run at most " +
-            std::to_string(budget.maxSessions()) + " such sessions per linkwatch process");
+            std::to_string(budget.maxSessions()) + " such sessions per " +
+            (where.empty() ? "linkwatch process" : "port"));
   }
 
   std::vector<ConfigIssue> sortedIssues() {
@@ -982,6 +1316,7 @@ class Parser {
   std::vector<ConfigIssue> issues_;
   int defaultBlock_ = -1;
   int linkwatchBlock_ = -1;
+  int certificationBlock_ = -1;
   int sessionCount_ = 0;
 };
 
@@ -1032,6 +1367,33 @@ std::optional<std::chrono::milliseconds> parseDuration(std::string_view text) no
   }
   if (n > kMaxDurationMs / ms) return std::nullopt;
   return std::chrono::milliseconds{n * ms};
+}
+
+std::optional<std::uint64_t> parseByteSize(std::string_view text) noexcept {
+  text = trim(text);
+  std::size_t digits = 0;
+  while (digits < text.size() && isDigit(text[digits])) ++digits;
+  if (digits == 0 || digits > 13) return std::nullopt;
+  std::uint64_t value = 0;
+  std::from_chars(text.data(), text.data() + digits, value);
+  std::string unit;
+  for (const char c : trim(text.substr(digits)))
+    unit.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  std::uint64_t scale = 0;
+  if (unit.empty() || unit == "b") {
+    scale = 1;
+  } else if (unit == "kib") {
+    scale = 1ull << 10;
+  } else if (unit == "mib") {
+    scale = 1ull << 20;
+  } else if (unit == "gib") {
+    scale = 1ull << 30;
+  } else {
+    return std::nullopt;
+  }
+  constexpr std::uint64_t kMax = 1ull << 40;
+  if (value > kMax / scale) return std::nullopt;
+  return value * scale;
 }
 
 std::optional<std::string> findSetting(const LinkConfig& link, std::string_view key) {
@@ -1125,7 +1487,9 @@ MonitorConfig loadConfig(const std::string& path) {
   if (std::ferror(f.get()) != 0) {
     throwFileError(path, "cannot read " + path + ": " + std::generic_category().message(errno));
   }
-  return parseConfig(text, path);
+  MonitorConfig config = parseConfig(text, path);
+  loadSecurityFiles(config);
+  return config;
 }
 
 }  // namespace linkwatch

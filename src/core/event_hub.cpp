@@ -58,7 +58,12 @@ thread_local LaneReleaser tlsClaims;
 }
 
 EventHub::EventHub(std::size_t linkCount, std::size_t laneCapacity, std::size_t laneCount)
-    : id_(nextHubId.fetch_add(1)), linkCount_(linkCount), deferredWords_((linkCount + 63) / 64) {
+    : id_(nextHubId.fetch_add(1)),
+      linkCount_(linkCount),
+      sleepWord_(&sleeping_),
+      futexWait_(FUTEX_WAIT_PRIVATE),
+      futexWake_(FUTEX_WAKE_PRIVATE),
+      deferredWords_((linkCount + 63) / 64) {
   if (laneCount == 0 || laneCapacity < 2) throw std::invalid_argument("EventHub: empty lanes");
   lanes_.reserve(laneCount);
   for (std::size_t i = 0; i < laneCount; ++i)
@@ -76,6 +81,20 @@ EventHub::EventHub(std::size_t linkCount, std::size_t laneCapacity, std::size_t 
 }
 
 EventHub::~EventHub() = default;
+
+void EventHub::addSource(EventSource& source) { sources_.push_back(&source); }
+
+void EventHub::shareWakeWord(std::atomic<std::uint32_t>& word) noexcept {
+  sleepWord_ = &word;
+  futexWait_ = FUTEX_WAIT;
+  futexWake_ = FUTEX_WAKE;
+}
+
+std::uint64_t EventHub::dropped() const noexcept {
+  std::uint64_t n = dropped_.load(std::memory_order_relaxed);
+  for (const EventSource* source : sources_) n += source->dropped();
+  return n;
+}
 
 int EventHub::deferredIndex(EventKind kind) noexcept {
   switch (kind) {
@@ -165,32 +184,35 @@ void EventHub::wakeIfSleeping() noexcept {
 #if defined(__SANITIZE_THREAD__)
   // TSan does not model fences: a read-modify-write on the flag is the equivalent it can
   // check (slower: every producer writes the flag's cache line).
-  const bool asleep = sleeping_.fetch_add(0, std::memory_order_seq_cst) != 0;
+  const bool asleep = sleepWord_->fetch_add(0, std::memory_order_seq_cst) != 0;
 #else
   // On x86 a locked instruction on the producer's own stack: no shared cache line.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  const bool asleep = sleeping_.load(std::memory_order_relaxed) != 0;
+  const bool asleep = sleepWord_->load(std::memory_order_relaxed) != 0;
 #endif
-  if (asleep && sleeping_.exchange(0, std::memory_order_acq_rel) != 0) {
-    futex(&sleeping_, FUTEX_WAKE_PRIVATE, 1, nullptr);
+  if (asleep && sleepWord_->exchange(0, std::memory_order_acq_rel) != 0) {
+    futex(sleepWord_, futexWake_, 1, nullptr);
   }
 }
 
 void EventHub::wakeConsumer() noexcept {
   wakeRequested_.store(true, std::memory_order_release);
-  sleeping_.exchange(0, std::memory_order_acq_rel);
-  futex(&sleeping_, FUTEX_WAKE_PRIVATE, 1, nullptr);
+  sleepWord_->exchange(0, std::memory_order_acq_rel);
+  futex(sleepWord_, futexWake_, 1, nullptr);
 }
 
 bool EventHub::empty() const noexcept {
   for (const auto& lane : lanes_)
     if (lane->queue.read_available() != 0) return false;
+  for (const EventSource* source : sources_)
+    if (!source->empty()) return false;
   return shared_->empty() && !deferredPending_.load(std::memory_order_acquire);
 }
 
 std::size_t EventHub::depth() const noexcept {
   std::size_t n = 0;
   for (const auto& lane : lanes_) n += lane->queue.read_available();
+  for (const EventSource* source : sources_) n += source->depth();
   return n;
 }
 
@@ -203,19 +225,19 @@ void EventHub::waitForEvents(Nanos deadline, Nanos spinNs) noexcept {
       for (int i = 0; i < 64; ++i) LINKWATCH_CPU_RELAX();
       continue;
     }
-    sleeping_.exchange(1, std::memory_order_seq_cst);
+    sleepWord_->exchange(1, std::memory_order_seq_cst);
 #if !defined(__SANITIZE_THREAD__)
     std::atomic_thread_fence(std::memory_order_seq_cst);
 #endif
     if (!empty() || wakeRequested_.exchange(false, std::memory_order_acq_rel)) {
-      sleeping_.store(0, std::memory_order_relaxed);
+      sleepWord_->store(0, std::memory_order_relaxed);
       return;
     }
     const Nanos wait = deadline - now;
     timespec ts{static_cast<time_t>(wait / kNanosPerSecond),
                 static_cast<long>(wait % kNanosPerSecond)};
-    futex(&sleeping_, FUTEX_WAIT_PRIVATE, 1, &ts);
-    sleeping_.store(0, std::memory_order_relaxed);
+    futex(sleepWord_, futexWait_, 1, &ts);
+    sleepWord_->store(0, std::memory_order_relaxed);
     return;
   }
 }

@@ -81,6 +81,39 @@ void LinkMonitor::addListener(TransitionListener listener) {
   listeners_.push_back(std::move(listener));
 }
 
+void LinkMonitor::addMaintenanceListener(MaintenanceListener listener) {
+  maintenanceListeners_.push_back(std::move(listener));
+}
+
+void LinkMonitor::restore(LinkIndex link, const RestoredLink& restored) {
+  if (link >= machines_.size() || running_.load(std::memory_order_acquire)) return;
+  if (restored_.size() != machines_.size()) restored_.resize(machines_.size());
+  restored_[link] = std::make_unique<RestoredLink>(restored);
+  const Nanos nowMono = clock_.monotonic();
+  const Nanos nowWall = clock_.wall();
+  const LinkConfig& lc = config_.links[link];
+  const Nanos window = std::max<Nanos>(
+      {2 * static_cast<Nanos>(std::max(lc.heartBtIntSeconds, 0)) * kNanosPerSecond,
+       std::chrono::duration_cast<std::chrono::nanoseconds>(config_.alertStartupGrace).count(), 1});
+  LinkStateMachine& m = *machines_[link];
+  LinkStats& s = *stats_[link];
+  m.markUnknownUntil(nowMono + window);
+  if (restored.maintenanceUntilWall > nowWall) {
+    m.setMaintenance(restored.maintenanceUntilWall);
+    s.maintenanceUntilWall.store(restored.maintenanceUntilWall, std::memory_order_relaxed);
+  }
+  if (m.evaluate(nowMono, nowWall)) {
+    s.reason.store(m.reason(), std::memory_order_relaxed);
+    s.stateSinceWall.store(nowWall, std::memory_order_relaxed);
+    s.state.store(m.state(), std::memory_order_release);
+  }
+  deadlines_->schedule(link, m.nextDeadline(nowMono, nowWall));
+}
+
+const RestoredLink* LinkMonitor::restored(LinkIndex link) const {
+  return link < restored_.size() ? restored_[link].get() : nullptr;
+}
+
 void LinkMonitor::start() {
   if (running_.exchange(true)) return;
   thread_ = std::thread([this] { runLoop(); });
@@ -112,6 +145,8 @@ void LinkMonitor::applyCommands(Nanos nowMono, Nanos nowWall) {
   for (const auto& [link, until] : commands) {
     machines_[link]->setMaintenance(until);
     stats_[link]->maintenanceUntilWall.store(until, std::memory_order_relaxed);
+    const MaintenanceChange change{link, until, nowWall, nowMono};
+    for (const auto& listener : maintenanceListeners_) listener(change);
     reevaluate(link, nowMono, nowWall);
   }
 }
@@ -227,10 +262,10 @@ void LinkMonitor::apply(const SessionEvent& e, Nanos nowMono, Nanos nowWall) {
   if (s.heartBtIntSeconds.load(std::memory_order_relaxed) != hb)
     s.heartBtIntSeconds.store(hb, std::memory_order_relaxed);
 
-  reevaluate(e.link, nowMono, nowWall);
+  reevaluate(e.link, nowMono, nowWall, e.monotonic);
 }
 
-void LinkMonitor::reevaluate(LinkIndex link, Nanos nowMono, Nanos nowWall) {
+void LinkMonitor::reevaluate(LinkIndex link, Nanos nowMono, Nanos nowWall, Nanos causeMono) {
   LinkStateMachine& m = *machines_[link];
   const LinkState before = m.state();
   if (m.evaluate(nowMono, nowWall)) {
@@ -241,13 +276,24 @@ void LinkMonitor::reevaluate(LinkIndex link, Nanos nowMono, Nanos nowWall) {
     t.reason = m.reason();
     t.wall = nowWall;
     t.monotonic = nowMono;
+    t.causeMonotonic = causeMono;
+    if (causeMono != 0) {
+      // nowMono was read when the drain began; an event published since (a preempted core
+      // thread drains late) would get a transition older than its cause. Transitions are
+      // rare: read the clock again.
+      const Nanos at = std::max(clock_.monotonic(), causeMono);
+      t.wall = nowWall + (at - nowMono);
+      t.monotonic = at;
+    }
     LinkStats& s = *stats_[link];
     // Reason and since before state: a reader that sees the new state sees its reason.
     s.reason.store(t.reason, std::memory_order_relaxed);
-    s.stateSinceWall.store(nowWall, std::memory_order_relaxed);
+    s.stateSinceWall.store(t.wall, std::memory_order_relaxed);
     s.state.store(t.to, std::memory_order_release);
-    // An operator's maintenance window is not a flap of the link.
-    if (t.from != t.to && t.from != LinkState::kMaintenance && t.to != LinkState::kMaintenance) {
+    // An operator's maintenance window is not a flap of the link, nor is the first
+    // observation of a link restored as unknown after a restart.
+    if (t.from != t.to && t.from != LinkState::kMaintenance && t.to != LinkState::kMaintenance &&
+        t.from != LinkState::kUnknown) {
       bump(s.flaps);
       auto& ring = deadlines_->flapTimes[link];
       ring[deadlines_->flapNext[link]++ % kFlapRing] = nowMono;

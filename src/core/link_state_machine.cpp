@@ -27,6 +27,7 @@ void LinkStateMachine::logOff(LinkReason reason, Nanos at) {
 
 AppliedEvent LinkStateMachine::apply(const SessionEvent& e) {
   AppliedEvent out;
+  unknownUntilMono_ = 0;  // any event of the link is an observation of it
   const auto noteCause = [this](LinkReason cause) {
     // The first cause wins: a heartbeat timeout is followed by our own Logout, which the
     // member answers with a Logout; the link went down for the timeout.
@@ -179,6 +180,8 @@ std::pair<LinkState, LinkReason> LinkStateMachine::derive(Nanos nowMono, Nanos n
   if (maintenanceUntilWall_ != 0 && nowWall < maintenanceUntilWall_)
     return {LinkState::kMaintenance, LinkReason::kMaintenance};
   if (!scheduleOpen_) return {LinkState::kOffhours, LinkReason::kOutsideSchedule};
+  if (unknownUntilMono_ != 0 && nowMono < unknownUntilMono_)
+    return {LinkState::kUnknown, LinkReason::kRestored};
   if (!loggedOn_) return {LinkState::kDown, downReason_};
   if (timings_.heartBtInt > 0 && nowMono - lastInbound_ >= lateAfter())
     return {LinkState::kDegraded, LinkReason::kHeartbeatLate};
@@ -193,6 +196,7 @@ std::pair<LinkState, LinkReason> LinkStateMachine::derive(Nanos nowMono, Nanos n
 
 bool LinkStateMachine::evaluate(Nanos nowMono, Nanos nowWall) {
   refreshSchedule(nowWall);
+  if (unknownUntilMono_ != 0 && nowMono >= unknownUntilMono_) unknownUntilMono_ = 0;
   const auto [state, reason] = derive(nowMono, nowWall);
   if (state == state_ && reason == reason_) return false;
   previousState_ = state_;
@@ -208,6 +212,7 @@ Nanos LinkStateMachine::nextDeadline(Nanos nowMono, Nanos nowWall) const {
   };
   if (scheduleNextChangeWall_ != kNever) consider(scheduleNextChangeWall_ - nowWall + nowMono);
   if (maintenanceUntilWall_ > nowWall) consider(maintenanceUntilWall_ - nowWall + nowMono);
+  if (unknownUntilMono_ != 0) consider(unknownUntilMono_);
   if (loggedOn_) {
     if (timings_.heartBtInt > 0) consider(lastInbound_ + lateAfter());
     if (probeId_ != 0) consider(probeSentAt_ + timings_.testRequestTimeout);

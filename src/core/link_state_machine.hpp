@@ -46,6 +46,13 @@ class LinkStateMachine {
   void setMaintenance(Nanos untilWall) noexcept { maintenanceUntilWall_ = untilWall; }
   Nanos maintenanceUntil() const noexcept { return maintenanceUntilWall_; }
 
+  // After a restart: the state is `unknown` (reason `restored`) until the link's first event,
+  // or until `observeByMono` passes without one; then the facts decide (down, never_connected
+  // for a link nobody connected). Maintenance and offhours still take precedence: they do
+  // not depend on observing the link.
+  void markUnknownUntil(Nanos observeByMono) noexcept { unknownUntilMono_ = observeByMono; }
+  bool awaitingObservation() const noexcept { return unknownUntilMono_ != 0; }
+
   // Re-derives the state at the given time. Returns true if state or reason changed.
   bool evaluate(Nanos nowMono, Nanos nowWall);
 
@@ -85,6 +92,7 @@ class LinkStateMachine {
   Nanos resendLastActivity_ = 0;
 
   Nanos maintenanceUntilWall_ = 0;
+  Nanos unknownUntilMono_ = 0;  // 0: observed (or never restored)
 
   bool scheduleOpen_ = true;
   Nanos scheduleNextChangeWall_ = kNever;

@@ -17,8 +17,11 @@
 
 #include <linkwatch/fix_scan.hpp>
 
+#include "fix/connection_guard.hpp"
+#include "fix/fix_transport.hpp"
 #include "fix/monitoring_application.hpp"
 #include "fix/monitoring_log.hpp"
+#include "fix/redacting_log.hpp"
 
 namespace linkwatch {
 
@@ -53,6 +56,16 @@ FIX::SessionSettings sessionsOfType(const FIX::SessionSettings& all, const std::
   return out;
 }
 
+// Only the sessions of the directory: a QuickFIX worker process runs its shard of the file.
+FIX::SessionSettings listedSessions(const FIX::SessionSettings& all,
+                                    const SessionDirectory& directory) {
+  FIX::SessionSettings out;
+  out.set(all.get());
+  for (const FIX::SessionID& id : all.getSessions())
+    if (directory.find(id) != kNoLink) out.set(id, all.get(id));
+  return out;
+}
+
 class QuickfixEngine : public FixEngine {
  public:
   QuickfixEngine(const FixEngineOptions& options, EventHub& hub)
@@ -60,7 +73,10 @@ class QuickfixEngine : public FixEngine {
         directory_(sessionKeys(options)),
         application_(hub, directory_),
         settings_(loadSettings(options.settingsPath)),
-        logFactory_(hub, directory_, innerLogFactory()) {
+        logFactory_(hub, directory_, innerLogFactory()),
+        redactingLogs_(logFactory_, options.logonGuard) {
+    application_.setLogonGuard(options.logonGuard);
+    if (options.onlyListedSessions) settings_ = listedSessions(settings_, directory_);
     sessionIds_.resize(options.links.size());
     for (const FIX::SessionID& id : settings_.getSessions()) {
       const LinkIndex link = directory_.find(id);
@@ -76,25 +92,19 @@ class QuickfixEngine : public FixEngine {
   ~QuickfixEngine() override { stop(); }
 
   void start() override {
+    capDescriptorsForSelect();
     try {
       if (hasSessionsOfType(settings_, "acceptor")) {
         acceptorSettings_.reset(new FIX::SessionSettings(sessionsOfType(settings_, "acceptor")));
-        if (options_.threaded)
-          acceptor_.reset(new FIX::ThreadedSocketAcceptor(application_, *store_, *acceptorSettings_,
-                                                          logFactory_));
-        else
-          acceptor_.reset(
-              new FIX::SocketAcceptor(application_, *store_, *acceptorSettings_, logFactory_));
+        acceptor_ =
+            makeAcceptor(transport(), application_, *store_, *acceptorSettings_, redactingLogs_);
+        startReaper(*acceptorSettings_);
         acceptor_->start();
       }
       if (hasSessionsOfType(settings_, "initiator")) {
         initiatorSettings_.reset(new FIX::SessionSettings(sessionsOfType(settings_, "initiator")));
-        if (options_.threaded)
-          initiator_.reset(new FIX::ThreadedSocketInitiator(application_, *store_,
-                                                            *initiatorSettings_, logFactory_));
-        else
-          initiator_.reset(
-              new FIX::SocketInitiator(application_, *store_, *initiatorSettings_, logFactory_));
+        initiator_ =
+            makeInitiator(transport(), application_, *store_, *initiatorSettings_, redactingLogs_);
         initiator_->start();
       }
     } catch (const FIX::Exception& e) {
@@ -106,6 +116,7 @@ class QuickfixEngine : public FixEngine {
 
   void stop() override {
     stopProber();
+    reaper_.reset();
     if (initiator_) {
       initiator_->stop();
       initiator_.reset();
@@ -172,6 +183,27 @@ class QuickfixEngine : public FixEngine {
     return out;
   }
 
+  // QuickFIX's select() aborts on descriptors >= FD_SETSIZE; idle connections are never
+  // closed by it (src/fix/connection_guard.hpp).
+  void startReaper(const FIX::SessionSettings& acceptors) {
+    std::set<int> ports;
+    for (const FIX::SessionID& id : acceptors.getSessions()) {
+      const FIX::Dictionary& d = acceptors.get(id);
+      if (d.has(FIX::SOCKET_ACCEPT_PORT))
+        ports.insert(static_cast<int>(d.getInt(FIX::SOCKET_ACCEPT_PORT)));
+    }
+    reaper_.reset(new IdleConnectionReaper(
+        ports, std::chrono::milliseconds(options_.idleConnectionTimeoutMs), options_.logonGuard));
+    reaper_->start();
+  }
+
+  FixTransport transport() const {
+    FixTransport t;
+    t.tls = options_.tls;
+    t.threaded = options_.threaded;
+    return t;
+  }
+
   FIX::LogFactory* innerLogFactory() {
     if (settings_.get().has(FIX::FILE_LOG_PATH)) fileLog_.reset(new FIX::FileLogFactory(settings_));
     return fileLog_.get();
@@ -225,6 +257,8 @@ class QuickfixEngine : public FixEngine {
   FIX::SessionSettings settings_;
   std::unique_ptr<FIX::FileLogFactory> fileLog_;
   MonitoringLogFactory logFactory_;
+  RedactingLogFactory redactingLogs_;  // in front of logFactory_: no password reaches a log
+  std::unique_ptr<IdleConnectionReaper> reaper_;
   std::unique_ptr<FIX::MessageStoreFactory> store_;
   std::unique_ptr<FIX::SessionSettings> acceptorSettings_;
   std::unique_ptr<FIX::SessionSettings> initiatorSettings_;

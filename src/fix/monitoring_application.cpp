@@ -1,6 +1,7 @@
 #include "fix/monitoring_application.hpp"
 
 #include "fix/event_stamp.hpp"
+#include "fix/logon_check.hpp"
 
 namespace linkwatch {
 
@@ -35,6 +36,8 @@ void MonitoringApplication::toApp(FIX::Message& message,
 
 void MonitoringApplication::fromAdmin(const FIX::Message& message, const FIX::SessionID& id) throw(
     FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue, FIX::RejectLogon) {
+  // Refused logons throw FIX::RejectLogon before the wrapped application sees them.
+  if (guard_ != nullptr) enforceLogonChecks(*guard_, message, id, directory_.find(id));
   if (inner_ != nullptr) inner_->fromAdmin(message, id);
 }
 

@@ -11,12 +11,18 @@
 
 namespace linkwatch {
 
+class LogonGuard;
+
 class MonitoringApplication : public FIX::Application {
  public:
   // `inner` may be null; neither argument is owned and both must outlive this object.
   MonitoringApplication(EventHub& hub, const SessionDirectory& directory,
                         FIX::Application* inner = nullptr)
       : hub_(hub), directory_(directory), inner_(inner) {}
+
+  // Logon checks beyond CompIDs (src/fix/logon_guard.hpp) for the Logons members send us;
+  // null (the default) checks nothing. Set before QuickFIX starts; not owned.
+  void setLogonGuard(LogonGuard* guard) noexcept { guard_ = guard; }
 
   void onCreate(const FIX::SessionID& id) override;
   // onLogout runs under the session's mutex: publishing must never wait.
@@ -38,6 +44,7 @@ class MonitoringApplication : public FIX::Application {
   EventHub& hub_;
   const SessionDirectory& directory_;
   FIX::Application* inner_;
+  LogonGuard* guard_ = nullptr;
 };
 
 }  // namespace linkwatch

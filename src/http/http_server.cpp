@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "http/basic_auth.hpp"
 #include "http/json_api.hpp"
 #include "http/metrics_collector.hpp"
 #include "http/status_page.hpp"
@@ -180,7 +181,12 @@ struct HttpServer::Impl {
       const std::string_view path = ri->local_uri != nullptr ? ri->local_uri : "";
       const std::string_view query = ri->query_string != nullptr ? ri->query_string : "";
       std::string member;
-      switch (route(path, &member)) {
+      const Route r = route(path, &member);
+      if (r != Route::kHealth && !authorized(c)) {
+        sendUnauthorized(c, withBody);
+        return true;
+      }
+      switch (r) {
         case Route::kMetrics: {
           const Nanos begin = monotonicNow();
           std::string text = collector.serialize();
@@ -202,7 +208,7 @@ struct HttpServer::Impl {
           send(c, 200, kHtmlContentType, statusPageHtml(), withBody);
           break;
         case Route::kEvents:
-          sendJson(c, eventsResponse(monitor, query), withBody);
+          sendJson(c, eventsResponse(monitor, query, history), withBody);
           break;
         case Route::kHealth:
           sendJson(c, healthResponse(monitor, clock.wall()), withBody);
@@ -226,11 +232,16 @@ struct HttpServer::Impl {
       const std::string_view path = ri->local_uri != nullptr ? ri->local_uri : "";
       std::string member;
       if (route(path, &member) != Route::kMaintenance) return reject(c);
-      if (!isLoopback(host)) {
+      if (authRequired()) {
+        if (!authorized(c)) {
+          sendUnauthorized(c, true);
+          return true;
+        }
+      } else if (!isLoopback(host)) {
         sendJson(c,
                  errorResponse(403,
                                "write endpoints are served only on a loopback listener "
-                               "until the API has authentication"),
+                               "unless HTTP users are configured (SecretsFile)"),
                  true);
         return true;
       }
@@ -250,6 +261,29 @@ struct HttpServer::Impl {
       sendJson(c, errorResponse(500, "internal error"), true);
     }
     return true;
+  }
+
+  bool authRequired() const noexcept { return secrets && secrets->hasHttpUsers(); }
+
+  bool authorized(mg_connection* c) const {
+    return !authRequired() || basicAuthAccepts(*secrets, mg_get_header(c, "Authorization"));
+  }
+
+  static void sendUnauthorized(mg_connection* c, bool withBody) {
+    const std::string body =
+        "{\"error\":\"authentication required (HTTP basic auth)\",\"status\":401}\n";
+    mg_response_header_start(c, 401);
+    mg_response_header_add(c, "Content-Type", kJsonContentType.data(),
+                           static_cast<int>(kJsonContentType.size()));
+    mg_response_header_add(c, "Content-Length", std::to_string(body.size()).c_str(), -1);
+    mg_response_header_add(c, "WWW-Authenticate", kBasicAuthChallenge.data(),
+                           static_cast<int>(kBasicAuthChallenge.size()));
+    mg_response_header_add(c, "Cache-Control", "no-store", -1);
+    {
+      const std::lock_guard<std::mutex> lock(gDateHeaderMutex);  // see send()
+      mg_response_header_send(c);
+    }
+    if (withBody) mg_write(c, body.data(), body.size());
   }
 
   static JsonResponse methodNotAllowed(const char* method, const char* expected) {
@@ -289,6 +323,9 @@ struct HttpServer::Impl {
   const Clock& clock;
   MetricsCollector collector;
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables;
+  const EventHistory* history = nullptr;   // the journal, when configured
+  std::shared_ptr<const Secrets> secrets;  // basic auth when it has `http` users
+  std::string tlsCertificate;              // HTTPS when not empty
   std::string host;
   std::uint16_t configuredPort;
   std::atomic<std::uint16_t> boundPort{0};
@@ -303,14 +340,31 @@ HttpServer::HttpServer(LinkMonitor& monitor, std::string host, std::uint16_t por
 
 HttpServer::~HttpServer() { stop(); }
 
+void HttpServer::setEventHistory(const EventHistory* history) {
+  impl_->history = history;
+  impl_->collector.setEventHistory(history);
+}
+
+void HttpServer::setSecurity(std::shared_ptr<const Secrets> secrets, std::string tlsCertificate) {
+  impl_->secrets = std::move(secrets);
+  impl_->tlsCertificate = std::move(tlsCertificate);
+}
+
 void HttpServer::addCollectable(std::shared_ptr<prometheus::Collectable> collectable) {
   impl_->collectables.push_back(std::move(collectable));
 }
 
 void HttpServer::start() {
   if (impl_->server) return;
-  const std::string where = listeningPort(impl_->host, impl_->configuredPort);
-  const std::vector<std::string> options = {
+  const bool tls = !impl_->tlsCertificate.empty();
+  // mg_check_feature(2): civetweb was built with TLS (Debian's is, against OpenSSL).
+  if (tls && mg_check_feature(2) == 0)
+    throw std::runtime_error(
+        "HTTP server: HttpTlsCertificate is set but civetweb was built "
+        "without TLS support");
+  // A trailing "s" makes civetweb's port a TLS one.
+  const std::string where = listeningPort(impl_->host, impl_->configuredPort) + (tls ? "s" : "");
+  std::vector<std::string> options = {
       "listening_ports",
       where,
       "num_threads",
@@ -321,6 +375,9 @@ void HttpServer::start() {
       "request_timeout_ms",
       "10000",
   };
+  if (tls) {
+    options.insert(options.end(), {"ssl_certificate", impl_->tlsCertificate});
+  }
   std::string errors;
   tStartErrors = &errors;
   try {
@@ -372,7 +429,8 @@ const std::string& HttpServer::host() const noexcept { return impl_->host; }
 std::string HttpServer::url() const {
   const std::string h = reachableHost(impl_->host);
   const std::string hostPart = h.find(':') != std::string::npos ? "[" + h + "]" : h;
-  return "http://" + hostPart + ":" + std::to_string(port());
+  return (impl_->tlsCertificate.empty() ? "http://" : "https://") + hostPart + ":" +
+         std::to_string(port());
 }
 
 }  // namespace linkwatch

@@ -23,7 +23,9 @@
 #include <string>
 
 #include <linkwatch/clock.hpp>
+#include <linkwatch/event_history.hpp>
 #include <linkwatch/link_monitor.hpp>
+#include <linkwatch/secrets.hpp>
 
 namespace prometheus {
 class Collectable;
@@ -49,6 +51,16 @@ class HttpServer {
   // More metrics on /metrics (alert pushes, ...). Call before start().
   void addCollectable(std::shared_ptr<prometheus::Collectable> collectable);
 
+  // /api/v1/events from the durable journal (with paging) and its metrics on /metrics.
+  // Call before start(); `history` must outlive the server.
+  void setEventHistory(const EventHistory* history);
+
+  // Basic auth for every path but /healthz when `secrets` has `http` users (and then the
+  // maintenance endpoints on any listener; without users, on loopback only), and TLS with
+  // the certificate and key of the PEM file `tlsCertificate` when not empty. Call before
+  // start(); start() throws if TLS is asked of a civetweb built without it.
+  void setSecurity(std::shared_ptr<const Secrets> secrets, std::string tlsCertificate);
+
   // Binds and starts serving. Throws std::runtime_error naming host:port and the cause
   // (e.g. "Address already in use") when it cannot listen. No effect when already running.
   void start();
@@ -59,7 +71,8 @@ class HttpServer {
   // The bound port once started (the ephemeral one for port 0), else the configured one.
   std::uint16_t port() const noexcept;
   const std::string& host() const noexcept;
-  // "http://127.0.0.1:9745"; a wildcard host (0.0.0.0, ::) is given as loopback.
+  // "http://127.0.0.1:9745" ("https://" with TLS); a wildcard host (0.0.0.0, ::) is given
+  // as loopback.
   std::string url() const;
 
  private:

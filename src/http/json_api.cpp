@@ -201,6 +201,106 @@ json transitionJson(const LinkMonitor& monitor, const Transition& t) {
   return e;
 }
 
+json historyEventJson(const LinkMonitor& monitor, const HistoryEvent& h) {
+  json e = json::object();
+  e["id"] = h.id;
+  e["kind"] = toString(h.kind);
+  e["time"] = formatRfc3339(h.wall);
+  e["time_unix"] = seconds(h.wall);
+  if (h.member.empty()) {
+    e["member"] = nullptr;
+    e["session"] = nullptr;
+  } else {
+    e["member"] = h.member;
+    const LinkIndex link = monitor.findLink(h.member);
+    e["session"] = link == kNoLink ? json(nullptr) : json(monitor.link(link).sessionKey);
+  }
+  switch (h.kind) {
+    case HistoryEventKind::kTransition:
+    case HistoryEventKind::kSnapshot:
+      e["from"] = h.from;
+      e["to"] = h.to;
+      e["reason"] = h.reason;
+      break;
+    case HistoryEventKind::kMaintenance:
+      e["maintenance_until"] = timeOrNull(h.maintenanceUntilWall);
+      break;
+    case HistoryEventKind::kCertification:
+      e["case"] = h.caseId;
+      e["verdict"] = h.verdict;
+      e["reason"] = h.reason;
+      e["run_id"] = h.runId;
+      break;
+    case HistoryEventKind::kGap:
+      e["dropped_records"] = h.droppedRecords;
+      break;
+  }
+  if (!h.detail.empty()) e["detail"] = h.detail;
+  e["previous_run"] = h.previousRun;
+  return e;
+}
+
+// /api/v1/events served from the journal.
+JsonResponse journalEventsResponse(const LinkMonitor& monitor, std::string_view query,
+                                   const EventHistory& history) {
+  auto parsed = QueryParams::parse(query, {"limit", "member", "since", "before", "kind"});
+  if (auto* err = std::get_if<JsonResponse>(&parsed)) return std::move(*err);
+  const auto& params = std::get<QueryParams>(parsed);
+
+  const auto positive = [](const std::string& text) -> std::optional<std::uint64_t> {
+    std::uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v == 0)
+      return std::nullopt;
+    return v;
+  };
+  EventQuery q;
+  q.kind = HistoryEventKind::kTransition;
+  const std::size_t capacity = std::max<std::size_t>(history.capacity(), 1);
+  q.limit = std::min(kDefaultEventLimit, capacity);
+  if (const std::string* text = params.get("limit")) {
+    const auto v = positive(*text);
+    if (!v) return errorResponse(400, "limit: got '" + *text + "': expected a positive integer");
+    q.limit = *v > capacity ? capacity : static_cast<std::size_t>(*v);
+  }
+  if (const std::string* text = params.get("before")) {
+    q.beforeId = positive(*text);
+    if (!q.beforeId)
+      return errorResponse(400, "before: got '" + *text +
+                                    "': expected an event id (next_before of the previous page)");
+  }
+  if (const std::string* member = params.get("member")) {
+    auto r = memberFilter(monitor, *member);
+    if (auto* err = std::get_if<JsonResponse>(&r)) return std::move(*err);
+    q.member = monitor.link(std::get<LinkIndex>(r)).memberId;
+  }
+  if (const std::string* text = params.get("since")) {
+    q.since = parseTimestamp(*text);
+    if (!q.since)
+      return errorResponse(400, "since: got '" + *text +
+                                    "': expected Unix seconds (1767225600.5) or an RFC 3339 "
+                                    "time (2026-01-01T09:30:00Z)");
+  }
+  if (const std::string* text = params.get("kind")) {
+    if (*text == "all") {
+      q.kind.reset();
+    } else {
+      q.kind = parseHistoryEventKind(*text);
+      if (!q.kind)
+        return errorResponse(400, "kind: got '" + *text +
+                                      "': expected transition, maintenance, certification, "
+                                      "gap, snapshot or all");
+    }
+  }
+  const EventPage page = history.query(q);
+  json events = json::array();
+  for (const HistoryEvent& h : page.events) events.push_back(historyEventJson(monitor, h));
+  json body = json::object();
+  body["events"] = std::move(events);
+  body["next_before"] = page.nextBefore ? json(*page.nextBefore) : json(nullptr);
+  return JsonResponse{200, std::move(body)};
+}
+
 }  // namespace
 
 std::string formatRfc3339(Nanos wall) {
@@ -269,6 +369,14 @@ json linkJson(const LinkMonitor& monitor, LinkIndex link) {
           : json(nullptr);
   j["flaps_in_window"] = s.flapsInWindow.load(std::memory_order_relaxed);
   j["maintenance_until"] = timeOrNull(s.maintenanceUntilWall.load(std::memory_order_relaxed));
+  // Restored from the journal and not yet re-observed: what the previous run last saw, as
+  // history next to the `unknown` state, never as the current light.
+  if (const RestoredLink* r = monitor.restored(link);
+      r != nullptr && s.state.load(std::memory_order_acquire) == LinkState::kUnknown) {
+    j["last_known_state"] = toString(r->lastState);
+    j["last_known_reason"] = toString(r->lastReason);
+    j["last_known_since"] = timeOrNull(r->lastSinceWall);
+  }
   return j;
 }
 
@@ -289,7 +397,8 @@ JsonResponse linksResponse(const LinkMonitor& monitor, std::string_view query) {
       if (*state == toString(static_cast<LinkState>(k))) onlyState = static_cast<LinkState>(k);
     if (!onlyState)
       return errorResponse(
-          400, "state: got '" + *state + "': expected one of up, degraded, down, offhours");
+          400, "state: got '" + *state +
+                   "': expected one of up, degraded, down, offhours, maintenance, unknown");
   }
 
   json links = json::array();
@@ -311,7 +420,9 @@ JsonResponse linkResponse(const LinkMonitor& monitor, std::string_view memberOrS
   return JsonResponse{200, linkJson(monitor, link)};
 }
 
-JsonResponse eventsResponse(const LinkMonitor& monitor, std::string_view query) {
+JsonResponse eventsResponse(const LinkMonitor& monitor, std::string_view query,
+                            const EventHistory* history) {
+  if (history != nullptr) return journalEventsResponse(monitor, query, *history);
   auto parsed = QueryParams::parse(query, {"limit", "member", "since"});
   if (auto* err = std::get_if<JsonResponse>(&parsed)) return std::move(*err);
   const auto& params = std::get<QueryParams>(parsed);

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <linkwatch/clock.hpp>
+#include <linkwatch/event_history.hpp>
 #include <linkwatch/link_monitor.hpp>
 
 namespace linkwatch {
@@ -43,8 +44,12 @@ nlohmann::json linkJson(const LinkMonitor& monitor, LinkIndex link);
 JsonResponse linksResponse(const LinkMonitor& monitor, std::string_view query);
 // GET /api/v1/links/{member}: by MemberId or session key; 404 when there is none.
 JsonResponse linkResponse(const LinkMonitor& monitor, std::string_view memberOrSession);
-// GET /api/v1/events?limit=N&member=ID&since=T, newest first.
-JsonResponse eventsResponse(const LinkMonitor& monitor, std::string_view query);
+// GET /api/v1/events?limit=N&member=ID&since=T, newest first. With a journal (`history`), the
+// events come from it (previous runs included) and two more parameters page and filter them:
+// before=ID (the `next_before` of the previous page) and kind=transition|maintenance|
+// certification|gap|snapshot|all (default transition).
+JsonResponse eventsResponse(const LinkMonitor& monitor, std::string_view query,
+                            const EventHistory* history = nullptr);
 // GET /healthz. `nowWall` is Unix ns, for the uptime.
 JsonResponse healthResponse(const LinkMonitor& monitor, Nanos nowWall);
 

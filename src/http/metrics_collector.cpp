@@ -293,6 +293,35 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
       none, seconds(lastScrapeDuration()));
   add(b.family("linkwatch_build_info", "linkwatch build information; value always 1.", kGauge, 0),
       none, "version", version_, 1.0);
+  if (history_ != nullptr) {
+    const EventHistoryStats js = history_->stats();
+    const auto counter = [&](const char* name, const char* help, std::uint64_t value) {
+      add(b.family(name, help, kCounter, 0), none, static_cast<double>(value));
+    };
+    counter("linkwatch_journal_records_written_total", "Records appended to the event journal.",
+            js.recordsWritten);
+    counter("linkwatch_journal_bytes_written_total", "Bytes appended to the event journal.",
+            js.bytesWritten);
+    counter("linkwatch_journal_dropped_records_total",
+            "Records that found the journal writer's queue full; a gap record and a snapshot of "
+            "every link follow them in the journal.",
+            js.droppedRecords);
+    counter("linkwatch_journal_corrupt_records_total",
+            "Damaged journal records found and skipped when reading the journal at start.",
+            js.corruptRecords);
+    counter("linkwatch_journal_errors_total",
+            "Failed journal file operations (create, write, fdatasync, remove).", js.writeErrors);
+    add(b.family("linkwatch_journal_segments", "Journal segment files on disk.", kGauge, 0), none,
+        static_cast<double>(js.segments));
+    add(b.family("linkwatch_journal_queue_depth", "Records waiting for the journal writer.", kGauge,
+                 0),
+        none, static_cast<double>(js.queueDepth));
+    fillHistogram(
+        series(b.family("linkwatch_journal_fsync_duration_seconds",
+                        "Time taken by one fdatasync of the journal.", MetricType::Histogram, 0),
+               none),
+        history_->syncLatency());
+  }
 
   auto families = std::move(b).take();
   // A family with no series (e.g. no RTT probe answered anywhere yet) would still print

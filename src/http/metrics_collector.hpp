@@ -16,6 +16,7 @@
 #include <prometheus/metric_family.h>
 
 #include <linkwatch/clock.hpp>
+#include <linkwatch/event_history.hpp>
 #include <linkwatch/link_monitor.hpp>
 #include <linkwatch/version.hpp>
 
@@ -31,6 +32,9 @@ class MetricsCollector : public prometheus::Collectable {
   // prometheus::TextSerializer, several times faster).
   std::string serialize() const;
 
+  // Adds the journal's metrics (linkwatch_journal_*). Before the first scrape.
+  void setEventHistory(const EventHistory* history) noexcept { history_ = history; }
+
   // How long the previous scrape took; exported as linkwatch_scrape_duration_seconds by the
   // next one (a scrape cannot time its own serialisation).
   void recordScrapeDuration(Nanos duration) noexcept {
@@ -42,6 +46,7 @@ class MetricsCollector : public prometheus::Collectable {
 
  private:
   const LinkMonitor& monitor_;
+  const EventHistory* history_ = nullptr;
   std::string version_;
   std::atomic<Nanos> lastScrapeNs_{0};
   // Size of the last exposition: reserving it up front saves ~20 reallocations of a

@@ -9,7 +9,8 @@ namespace {
 // Every string the page shows comes from the JSON API and is inserted with textContent,
 // never innerHTML: member names are configuration, not markup.
 //
-// Layout: problems sort first (down, degraded, maintenance, offhours, up) and healthy tiles
+// Layout: problems sort first (down, degraded, unknown, maintenance, offhours, up) and healthy
+// tiles
 // are muted so that red is what the eye finds; the tile size is computed from the member
 // count and the free area, so that 500 members fit one 1920x1080 screen.
 constexpr std::string_view kPage = R"HTML(<!doctype html>
@@ -17,7 +18,7 @@ constexpr std::string_view kPage = R"HTML(<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
 <style>
 :root{--bg:#0a0d12;--panel:#11161e;--line:#1e2632;--text:#d9dfe8;--dim:#7b8594;
-  --up:#2ecc71;--degraded:#f5a623;--down:#ff3b4e;--offhours:#6b7480;--maintenance:#3d8bfd;
+  --up:#2ecc71;--degraded:#f5a623;--down:#ff3b4e;--offhours:#6b7480;--maintenance:#3d8bfd;--unknown:#8f8fd6;
   --th:58px;--fn:15px;--fm:12px}
 *{box-sizing:border-box}
 html,body{height:100%;margin:0}
@@ -34,7 +35,7 @@ header{display:flex;align-items:center;gap:18px;padding:8px 14px;background:var(
 .chip i{font-style:normal;font-size:11px;text-transform:uppercase;letter-spacing:.8px}
 .chip.zero{opacity:.45}.chip.on{outline:1px solid var(--text)}
 .chip.up b{color:var(--up)}.chip.degraded b{color:var(--degraded)}
-.chip.maintenance b{color:var(--maintenance)}.chip.offhours b{color:#9aa3ae}
+.chip.maintenance b{color:var(--maintenance)}.chip.unknown b{color:var(--unknown)}.chip.offhours b{color:#9aa3ae}
 .chip.down:not(.zero){background:var(--down);border-color:var(--down);color:#fff}
 .chip.down:not(.zero) b{color:#fff}
 #filter{width:280px;padding:6px 9px;border:1px solid #2a3442;border-radius:4px;background:#0c1016;
@@ -65,6 +66,7 @@ main{display:flex;flex:1;min-height:0}
 .light.down{background:var(--down);border-color:#fff;color:#fff;box-shadow:0 0 10px #ff3b4e80}
 .light.maintenance{background:#15305a;border-color:var(--maintenance);color:#d3e4ff}
 .light.offhours{background:#1a1f26;border-color:var(--offhours);color:#939ca8}
+.light.unknown{background:#1d1d36;border:1px dashed var(--unknown);color:#c9c9f2}
 .span{grid-column:span 2}
 .dense .light{padding:0 4px 0 5px;border-left-width:2px}
 .dense .row{gap:4px}.dense .light.up .rs{display:none}
@@ -83,7 +85,7 @@ aside h2{margin:0;padding:10px 12px 8px;font-size:11px;font-weight:700;letter-sp
 #events .l2{font-size:12px;margin-top:1px}
 .s{font-weight:700;text-transform:uppercase;font-size:10.5px;letter-spacing:.5px}
 .s.up{color:var(--up)}.s.degraded{color:var(--degraded)}.s.down{color:var(--down)}
-.s.offhours{color:#9aa3ae}.s.maintenance{color:#7fb2ff}
+.s.offhours{color:#9aa3ae}.s.maintenance{color:#7fb2ff}.s.unknown{color:#b4b4ee}
 #events li.to-down{border-left-color:var(--down)}#events li.to-degraded{border-left-color:var(--degraded)}
 #events li.to-up{border-left-color:#1e6b41}
 #events .r{color:var(--dim)}
@@ -103,7 +105,8 @@ aside h2{margin:0;padding:10px 12px 8px;font-size:11px;font-weight:700;letter-sp
 <script>
 'use strict';
 const POLL_MS = 500, STALE_MS = 1500, FETCH_TIMEOUT_MS = 2000, EVENT_LIMIT = 60;
-const ORDER = {down: 0, degraded: 1, maintenance: 2, offhours: 3, up: 4};
+// unknown: restored from the journal after a restart, not yet re-observed (never a stale green).
+const ORDER = {down: 0, degraded: 1, unknown: 2, maintenance: 3, offhours: 4, up: 5};
 const CRITICALITY = {critical: 0, standard: 1, test: 2};
 // Tile height, minimum width, name and meta font size; the first that fits the area wins.
 const LEVELS = [[74, 230, 18, 13], [58, 190, 15, 12], [44, 145, 13, 11], [34, 110, 11.5, 10],
@@ -165,6 +168,7 @@ function updateTile(t, l) {
   t.f.state.textContent = l.state;
   let reason = ' \u00b7 ' + l.reason;
   if (l.state === 'maintenance' && l.maintenance_until) reason += ' until ' + l.maintenance_until.slice(11, 16);
+  if (l.state === 'unknown' && l.last_known_state) reason += ', was ' + l.last_known_state;
   t.f.reason.textContent = reason;
   t.title = l.member + ' \u2014 ' + (l.name || '') + '\n' + l.session + ' (' + l.connection_type +
             ', ' + l.criticality + ')\n' + l.state + ': ' + l.reason + ' since ' + l.since +
@@ -208,7 +212,7 @@ function matches(l, terms) {
 
 function render() {
   const terms = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
-  const counts = {down: 0, degraded: 0, maintenance: 0, offhours: 0, up: 0};
+  const counts = {down: 0, degraded: 0, unknown: 0, maintenance: 0, offhours: 0, up: 0};
   const rank = (table, k) => (known(table, k) ? table[k] : 9);
   const sorted = links.slice().sort((a, b) =>
       rank(ORDER, a.state) - rank(ORDER, b.state) ||

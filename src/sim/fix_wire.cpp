@@ -79,6 +79,47 @@ std::string formatSendingTime(Nanos wallNanos) {
   return std::string(text.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
 }
 
+std::optional<Nanos> parseSendingTime(std::string_view text) noexcept {
+  // YYYYMMDD-HH:MM:SS is 17 characters; a fraction adds '.' and 1..9 digits.
+  if (text.size() < 17 || text[8] != '-' || text[11] != ':' || text[14] != ':') return std::nullopt;
+  auto number = [&](std::size_t at, std::size_t digits) -> int {
+    int value = 0;
+    for (std::size_t i = at; i < at + digits; ++i) {
+      if (!isDigit(text[i])) return -1;
+      value = value * 10 + (text[i] - '0');
+    }
+    return value;
+  };
+  const int year = number(0, 4), month = number(4, 2), day = number(6, 2);
+  const int hour = number(9, 2), minute = number(12, 2), second = number(15, 2);
+  if (year < 1970 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 ||
+      minute < 0 || minute > 59 || second < 0 || second > 60) {
+    return std::nullopt;
+  }
+  Nanos fraction = 0;
+  if (text.size() > 17) {
+    const std::size_t digits = text.size() - 18;
+    if (text[17] != '.' || digits < 1 || digits > 9) return std::nullopt;
+    Nanos scale = kNanosPerSecond;
+    for (std::size_t i = 18; i < text.size(); ++i) {
+      if (!isDigit(text[i])) return std::nullopt;
+      scale /= 10;
+      fraction += (text[i] - '0') * scale;
+    }
+  }
+  tm utc{};
+  utc.tm_year = year - 1900;
+  utc.tm_mon = month - 1;
+  utc.tm_mday = day;
+  utc.tm_hour = hour;
+  utc.tm_min = minute;
+  utc.tm_sec = second;
+  const time_t seconds = timegm(&utc);
+  // timegm normalises 31 February into March: a date that moved was not a date.
+  if (seconds < 0 || utc.tm_mday != day || utc.tm_mon != month - 1) return std::nullopt;
+  return static_cast<Nanos>(seconds) * kNanosPerSecond + fraction;
+}
+
 bool FixMessage::assign(std::string raw) {
   raw_ = std::move(raw);
   fields_.clear();

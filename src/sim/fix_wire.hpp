@@ -33,6 +33,9 @@ unsigned fixChecksum(std::string_view bytes) noexcept;
 
 // UTCTimestamp with milliseconds, "YYYYMMDD-HH:MM:SS.sss", from Unix nanoseconds.
 std::string formatSendingTime(Nanos wallNanos);
+// The inverse, lenient on precision: "YYYYMMDD-HH:MM:SS" with an optional fraction of 1 to 9
+// digits, as Unix nanoseconds. nullopt when the text is not a valid UTCTimestamp.
+std::optional<Nanos> parseSendingTime(std::string_view text) noexcept;
 
 // One complete, validated message. Field values are views into raw(); copying the message
 // copies the text and re-points the views.

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -258,15 +259,41 @@ void Simulator::stop() {
   running_.store(false, std::memory_order_release);
 }
 
-bool Simulator::inject(std::string_view memberId, const Fault& fault, std::string* error) {
+std::optional<std::uint32_t> Simulator::findMember(std::string_view memberId,
+                                                   std::string* error) const {
   const auto it = index_.find(std::string(memberId));
   if (it == index_.end()) {
     if (error) *error = "unknown member '" + std::string(memberId) + "'";
-    return false;
+    return std::nullopt;
   }
-  const std::uint32_t i = it->second;
-  post([this, i, fault] {
+  return it->second;
+}
+
+bool Simulator::inject(std::string_view memberId, const Fault& fault, std::string* error) {
+  const auto i = findMember(memberId, error);
+  if (!i) return false;
+  post([this, i = *i, fault] {
     members_[i]->inject(fault, clock_.monotonic());
+    reschedule(i);
+  });
+  return true;
+}
+
+bool Simulator::logout(std::string_view memberId, std::string text, std::string* error) {
+  const auto i = findMember(memberId, error);
+  if (!i) return false;
+  post([this, i = *i, text = std::move(text)]() mutable {
+    members_[i]->initiateLogout(std::move(text), clock_.monotonic());
+    reschedule(i);
+  });
+  return true;
+}
+
+bool Simulator::sendApplication(std::string_view memberId, int count, std::string* error) {
+  const auto i = findMember(memberId, error);
+  if (!i) return false;
+  post([this, i = *i, count] {
+    members_[i]->sendApplication(count, clock_.monotonic());
     reschedule(i);
   });
   return true;
@@ -564,6 +591,8 @@ std::string Simulator::handleControlLine(std::string_view line) {
   if (command.empty()) return "error empty command (try help)\n";
   if (command == "help") {
     return "fault MEMBER SPEC  inject a fault, SPEC one of: " + faultSyntaxHelp() +
+           "\nlogout MEMBER [TEXT]  the member logs out (and reconnects after its delay)"
+           "\napp MEMBER [COUNT]    the member sends COUNT (default 1) News messages"
            "\nstatus             one line per member\nhelp               this text\n"
            "quit               close this connection\nok\n";
   }
@@ -574,14 +603,17 @@ std::string Simulator::handleControlLine(std::string_view line) {
       if (s.loggedOn) ++loggedOn;
       std::uint64_t faults = 0;
       for (std::uint64_t f : s.counters.faults) faults += f;
-      text += s.memberId + " " + std::string(toString(s.state)) +
-              " seq_out=" + std::to_string(s.nextSenderSeq) +
-              " seq_in=" + std::to_string(s.nextTargetSeq) +
-              " logons=" + std::to_string(s.counters.logons) +
-              " disconnects=" + std::to_string(s.counters.disconnects) +
-              " faults=" + std::to_string(faults) + (s.silent ? " silent" : "") +
-              (s.lateHeartbeats ? " late_heartbeats" : "") +
-              (s.ignoringTestRequests ? " ignoring_test_requests" : "") + "\n";
+      text +=
+          s.memberId + " " + std::string(toString(s.state)) +
+          " seq_out=" + std::to_string(s.nextSenderSeq) +
+          " seq_in=" + std::to_string(s.nextTargetSeq) +
+          " logons=" + std::to_string(s.counters.logons) +
+          " disconnects=" + std::to_string(s.counters.disconnects) +
+          " faults=" + std::to_string(faults) +
+          (s.profile != SimProfile::kWellBehaved ? " profile=" + std::string(toString(s.profile))
+                                                 : std::string()) +
+          (s.silent ? " silent" : "") + (s.lateHeartbeats ? " late_heartbeats" : "") +
+          (s.ignoringTestRequests ? " ignoring_test_requests" : "") + "\n";
     }
     return text + "ok " + std::to_string(memberCount()) + " members, " + std::to_string(loggedOn) +
            " logged on\n";
@@ -594,6 +626,34 @@ std::string Simulator::handleControlLine(std::string_view line) {
     const auto fault = parseFault(spec, &error);
     if (!fault) return "error " + error + "\n";
     if (!inject(member, *fault, &error)) return "error " + error + "\n";
+    return "ok\n";
+  }
+  if (command == "logout") {
+    const std::string_view member = nextWord(rest);
+    const std::string_view text = trim(rest);
+    if (member.empty()) return "error usage: logout MEMBER [TEXT]\n";
+    std::string error;
+    if (!logout(member, text.empty() ? "logout requested" : std::string(text), &error)) {
+      return "error " + error + "\n";
+    }
+    return "ok\n";
+  }
+  if (command == "app") {
+    const std::string_view member = nextWord(rest);
+    const std::string_view countText = nextWord(rest);
+    if (member.empty() || !trim(rest).empty()) return "error usage: app MEMBER [COUNT]\n";
+    int count = 1;
+    if (!countText.empty()) {
+      const auto [end, ec] =
+          std::from_chars(countText.data(), countText.data() + countText.size(), count);
+      if (ec != std::errc{} || end != countText.data() + countText.size() || count < 1 ||
+          count > 100000) {
+        return "error COUNT must be a whole number from 1 to 100000, got '" +
+               std::string(countText) + "'\n";
+      }
+    }
+    std::string error;
+    if (!sendApplication(member, count, &error)) return "error " + error + "\n";
     return "ok\n";
   }
   return "error unknown command '" + std::string(command) + "' (try help)\n";
@@ -612,6 +672,7 @@ int runSimulateCommand(const SimulateOptions& options) {
   }
   for (const std::string& why : skipped)
     std::cerr << "linkwatch simulate: skipping " << why << "\n";
+  for (SimMemberConfig& m : members) m.profile = options.profile;
   if (members.empty()) {
     std::cerr << "linkwatch simulate: no monitor acceptor session to play in "
               << options.config.file << "\n";
@@ -662,6 +723,10 @@ int runSimulateCommand(const SimulateOptions& options) {
     return 2;
   }
   std::cout << "simulating " << sim->memberCount() << " members"
+            << (options.profile != SimProfile::kWellBehaved
+                    ? " (profile " + std::string(toString(options.profile)) + ": " +
+                          std::string(describe(options.profile)) + ")"
+                    : std::string())
             << (options.faultSchedule
                     ? ", random faults every " + std::to_string(options.meanFaultInterval.count()) +
                           " ms on average (seed " + std::to_string(options.seed) + ")"
@@ -710,6 +775,13 @@ int runSimulateCommand(const SimulateOptions& options) {
   }
   printStatus(monotonicNow() - started);
   sim->stop();
+  // The simulator's own account of every member once all is closed, for checks such as
+  // scripts/soak: a stopped member's connection counts as a disconnect.
+  for (const SimMemberSnapshot& s : sim->snapshot())
+    std::cout << "final " << s.memberId << " logons=" << s.counters.logons
+              << " disconnects=" << s.counters.disconnects
+              << " logons_refused=" << s.counters.logonsRefused << "\n";
+  std::cout << std::flush;
   return 0;
 }
 

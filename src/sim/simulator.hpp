@@ -108,6 +108,11 @@ class Simulator final : private MemberHost {
 
   // Queues a fault for the loop. False (with a reason in `error`) for an unknown member.
   bool inject(std::string_view memberId, const Fault& fault, std::string* error = nullptr);
+  // Queues the member's own Logout (answer awaited, then reconnect); recorded as skipped when
+  // the member is not logged on. False for an unknown member.
+  bool logout(std::string_view memberId, std::string text, std::string* error = nullptr);
+  // Queues `count` application messages (News), kept for PossDupFlag=Y resends.
+  bool sendApplication(std::string_view memberId, int count, std::string* error = nullptr);
 
   std::size_t memberCount() const noexcept { return members_.size(); }
   std::size_t loggedOnCount() const noexcept {
@@ -121,8 +126,9 @@ class Simulator final : private MemberHost {
   // Listens on host:port (port 0: any) for the control line protocol; returns the port.
   // Throws std::system_error when the address cannot be bound. Call after start().
   std::uint16_t startControl(const std::string& host, std::uint16_t port);
-  // Answers one control line: "fault MEMBER SPEC", "status", "help". The answer ends with a
-  // line "ok ..." or "error ...", each line ending in '\n'.
+  // Answers one control line: "fault MEMBER SPEC", "logout MEMBER [TEXT]",
+  // "app MEMBER [COUNT]", "status", "help". The answer ends with a line "ok ..." or
+  // "error ...", each line ending in '\n'.
   std::string handleControlLine(std::string_view line);
 
   static const Clock& defaultClock();
@@ -156,6 +162,7 @@ class Simulator final : private MemberHost {
   void acceptControl(int listenFd);
   void onControlEvent(int fd, std::uint32_t events);
   void closeControlClient(int fd);
+  std::optional<std::uint32_t> findMember(std::string_view memberId, std::string* error) const;
   std::string statusText() const;  // members_ locked by the caller
 
   const Clock& clock_;
@@ -203,6 +210,8 @@ struct SimulateOptions {
   std::chrono::seconds duration{0};         // 0: until SIGINT/SIGTERM
   std::chrono::seconds statusInterval{10};  // 0: no periodic status line
   int connectsPerSecond = 1000;
+  // Applied to every simulated member (those of `members` when given).
+  SimProfile profile = SimProfile::kWellBehaved;
 };
 
 // Runs the simulator until the duration ends or SIGINT/SIGTERM arrives, printing progress

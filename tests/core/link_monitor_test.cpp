@@ -90,6 +90,31 @@ TEST_F(LinkMonitorTest, CountsLogonsForUnknownSessions) {
   EXPECT_EQ(monitor.stats(0).state.load(), LinkState::kDown);
 }
 
+// The core thread reads its clock once per drain; an event stamped after that read (published
+// while a preempted core thread was draining) must not get a transition older than itself.
+// Such a transition once made detection_bench miss a reset's `down` (1 of 1,000).
+TEST_F(LinkMonitorTest, TransitionNeverPrecedesTheEventThatCausedIt) {
+  SessionEvent logon = at(EventKind::kLogon, 0);
+  logon.monotonic += 3 * kNanosPerMilli;  // stamped after the clock the drain will read
+  logon.wall += 3 * kNanosPerMilli;
+  monitor.hub().publish(logon);
+  monitor.runOnce();
+  EXPECT_GE(monitor.stats(0).stateSinceWall.load(), logon.wall);
+  clock.advance(2 * kSec);  // no heartbeat: a deadline, not an event, degrades the link
+  monitor.runOnce();
+  const auto history = monitor.recentTransitions(10);  // newest first
+  ASSERT_EQ(history.size(), 2u);
+  const Transition& up = history[1];
+  const Transition& degraded = history[0];
+  EXPECT_EQ(up.to, LinkState::kUp);
+  EXPECT_EQ(up.causeMonotonic, logon.monotonic);
+  EXPECT_GE(up.monotonic, logon.monotonic);
+  EXPECT_GE(up.wall, logon.wall);
+  EXPECT_EQ(degraded.to, LinkState::kDegraded);
+  EXPECT_EQ(degraded.causeMonotonic, 0);
+  EXPECT_EQ(degraded.monotonic, clock.monotonic());
+}
+
 TEST(LinkMonitorThread, AppliesAnEventWellUnderAMillisecondAfterItsPush) {
   SystemClock clock;
   LinkMonitor monitor(twoLinks(), clock);

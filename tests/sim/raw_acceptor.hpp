@@ -1,5 +1,7 @@
 // A tiny blocking FIX acceptor for the simulator tests: one connection at a time on
-// 127.0.0.1:<ephemeral>, every wait bounded by a deadline (poll in short slices).
+// 127.0.0.1:<ephemeral>, every wait bounded by a deadline (poll in short slices). Its outbound
+// MsgSeqNum carries on across connections, as a session's does, unless the member's Logon
+// asks for a reset; tests can also set it, or write any header they like.
 #pragma once
 
 #include <arpa/inet.h>
@@ -63,7 +65,6 @@ class RawAcceptor {
     closeConnection();
     fd_ = fd;
     parser_.clear();
-    outSeq_ = 1;
     return true;
   }
 
@@ -99,13 +100,48 @@ class RawAcceptor {
     return waitFor([type](const FixMessage& m) { return m.msgType() == type; }, timeout);
   }
 
-  // Waits for the member's Logon and answers it. Returns the member's Logon.
+  // Waits for the member's Logon and answers it, resetting our side when the member asks
+  // for it (ResetSeqNumFlag=Y). Returns the member's Logon.
   std::optional<FixMessage> completeLogon(std::chrono::milliseconds timeout = 5000ms) {
     auto logon = waitForType("A", timeout);
     if (logon) {
-      sendAdmin("A", {{98, "0"}, {108, std::string(logon->get(108).value_or("1"))}, {141, "Y"}});
+      const bool reset = logon->get(141) == std::optional<std::string_view>("Y");
+      if (reset) outSeq_ = 1;
+      std::vector<FixField> fields{{98, "0"}, {108, std::string(logon->get(108).value_or("1"))}};
+      if (reset) fields.push_back({141, "Y"});
+      sendAdmin("A", std::move(fields));
     }
     return logon;
+  }
+
+  // Reads until the member closes the connection (true: ours is closed too) or the timeout
+  // passes (false); messages on the way are kept in received().
+  bool waitForClose(std::chrono::milliseconds timeout = 5000ms) {
+    const Nanos deadline = monotonicNow() + timeout.count() * kNanosPerMilli;
+    for (;;) {
+      FixMessage msg;
+      while (parser_.next(msg)) received_.push_back({monotonicNow(), msg});
+      const Nanos left = deadline - monotonicNow();
+      if (left <= 0 || fd_ < 0) return false;
+      std::string bytes;
+      const ReadEnd end = readSome(
+          bytes, std::chrono::milliseconds(std::min<Nanos>(50, left / kNanosPerMilli + 1)));
+      parser_.feed(bytes);
+      if (end == ReadEnd::kEof || end == ReadEnd::kReset) {
+        while (parser_.next(msg)) received_.push_back({monotonicNow(), msg});
+        closeConnection();  // our side too, as an acceptor does on the member's FIN
+        return true;
+      }
+    }
+  }
+
+  // Messages received from index `from` on, of one type.
+  std::vector<FixMessage> receivedOfType(std::string_view type, std::size_t from = 0) const {
+    std::vector<FixMessage> out;
+    for (std::size_t i = from; i < received_.size(); ++i) {
+      if (received_[i].message.msgType() == type) out.push_back(received_[i].message);
+    }
+    return out;
   }
 
   // Reads raw bytes for up to `timeout` or until the connection ends; bytes are appended.
@@ -144,6 +180,23 @@ class RawAcceptor {
     for (auto& f : fields) all.push_back(std::move(f));
     sendRaw(encodeFixMessage("FIX.4.4", type, all));
   }
+
+  // A message whose whole header after 35 is the caller's (`fields`, in order): for invalid
+  // messages. Uses no MsgSeqNum of ours unless `fields` carries one.
+  void sendCustom(std::string_view beginString, std::string_view type,
+                  const std::vector<FixField>& fields) {
+    sendRaw(encodeFixMessage(beginString, type, fields));
+  }
+  // The standard header with the next MsgSeqNum (consumed), for building custom messages.
+  std::vector<FixField> header() {
+    return {{34, std::to_string(outSeq_++)},
+            {49, "EXCH"},
+            {52, formatSendingTime(wallNow())},
+            {56, "BANK01"}};
+  }
+
+  std::int64_t nextOutSeq() const { return outSeq_; }
+  void setNextOutSeq(std::int64_t seq) { outSeq_ = seq; }
 
   void sendRaw(std::string_view bytes) {
     while (!bytes.empty()) {

@@ -1,0 +1,473 @@
+// Embedded overhead (issue "Performance", item 2): what linkwatch's decorators add to the FIX
+// thread of a QuickFIX gateway that embeds them. The same inbound message stream goes through
+// two real QuickFIX acceptor sessions in one process, each logged on and fed with
+// Session::next(text, UtcTimeStamp()) exactly as QuickFIX's socket thread feeds it:
+//   plain:     the gateway's Application, no log factory (QuickFIX's null log);
+//   monitored: the same Application wrapped by MonitoringApplication, and MonitoringLogFactory
+//              (wrapping no log) publishing into an EventHub drained by another thread.
+// The difference is the decorators' cost: a clock read, a scan of the raw message and a queue
+// push per message, plus a forwarding call per callback.
+//
+// BM_Decorator_Paired is the figure to read: each iteration runs a block of messages through
+// one session and then the same block through the other (the order alternating), timed with
+// the thread's CPU clock, and reports the median of the per-block differences. Neighbours'
+// load moves both halves of a pair alike, which separate Plain/Monitored runs cannot promise.
+//
+// QuickFIX's headers only compile as C++14: this file is built as C++14, like src/fix.
+#include <time.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <quickfix/Application.h>
+#include <quickfix/Dictionary.h>
+#include <quickfix/FieldConvertors.h>
+#include <quickfix/MessageStore.h>
+#include <quickfix/Responder.h>
+#include <quickfix/Session.h>
+#include <quickfix/SessionFactory.h>
+#include <quickfix/SessionID.h>
+
+#include <benchmark/benchmark.h>
+
+#include <linkwatch/clock.hpp>
+#include <linkwatch/event_hub.hpp>
+
+#include "fix/monitoring_application.hpp"
+#include "fix/monitoring_log.hpp"
+#include "fix/session_directory.hpp"
+
+namespace linkwatch {
+namespace bench {
+namespace {
+
+constexpr char kBeginString[] = "FIX.4.4";
+constexpr char kGateway[] = "LINKWATCH";
+constexpr char kPlainMember[] = "M001";
+constexpr char kMonitoredMember[] = "M002";  // same length: the same bytes to parse
+
+// Messages per block in the paired benchmark, and in the ring the others cycle through.
+constexpr std::size_t kBlock = 512;
+constexpr std::size_t kSpacedBlock = 64;  // messages 100 us apart
+constexpr std::size_t kRing = 4096;
+// QuickFIX rejects a SendingTime more than 120 s (MaxLatency) from its clock: rebuild the
+// messages before they get that old.
+constexpr Nanos kRebuildAfter = 60 * kNanosPerSecond;
+
+// Stands in for the socket: QuickFIX's replies (the logon answer) go nowhere.
+class NullResponder : public FIX::Responder {
+ public:
+  bool send(const std::string& text) override {
+    // QuickFIX's own Heartbeats and TestRequests (HeartBtInt 30 s) are part of its work; a
+    // Reject, ResendRequest, SequenceReset or Logout means the stream was not accepted.
+    const bool unexpected = text.find(
+                                "\x01"
+                                "35=3\x01") != std::string::npos ||
+                            text.find(
+                                "\x01"
+                                "35=2\x01") != std::string::npos ||
+                            text.find(
+                                "\x01"
+                                "35=4\x01") != std::string::npos ||
+                            text.find(
+                                "\x01"
+                                "35=5\x01") != std::string::npos;
+    if (unexpected) {
+      ++rejected;
+      last = text;
+    }
+    return true;
+  }
+  void disconnect() override { ++disconnects; }
+  int rejected = 0;
+  int disconnects = 0;
+  std::string last;
+};
+
+// The gateway's own application: looks at each order's ClOrdID, as any order handler would.
+class GatewayApplication : public FIX::Application {
+ public:
+  void onCreate(const FIX::SessionID&) override {}
+  void onLogon(const FIX::SessionID&) override {}
+  void onLogout(const FIX::SessionID&) override {}
+  void toAdmin(FIX::Message&, const FIX::SessionID&) override {}
+  void toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) override {}
+  void fromAdmin(const FIX::Message&,
+                 const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                              FIX::IncorrectTagValue, FIX::RejectLogon) override {
+    ++adminMessages;
+  }
+  void fromApp(const FIX::Message& message,
+               const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                            FIX::IncorrectTagValue,
+                                            FIX::UnsupportedMessageType) override {
+    orderBytes += message.getField(11).size();
+    ++orders;
+  }
+  std::uint64_t adminMessages = 0;
+  std::uint64_t orders = 0;
+  std::uint64_t orderBytes = 0;
+};
+
+// How the consumer waits when the hub is empty.
+enum class ConsumerMode {
+  // As LinkMonitor's loop: spin 20 us, then sleep on the futex, which every publish then
+  // pays a FUTEX_WAKE system call to end.
+  kLinkMonitor = 0,
+  // Never announces that it sleeps: drains, then naps 50 us. Producers never make a system
+  // call; what is left is the cost of the push itself and its cache lines.
+  kPolling = 1,
+};
+
+// The monitor's side of the hub, on its own thread, doing a token of work per event.
+class DrainThread {
+ public:
+  explicit DrainThread(EventHub& hub) : hub_(hub), thread_([this] { run(); }) {}
+  ~DrainThread() {
+    running_.store(false, std::memory_order_release);
+    hub_.wakeConsumer();
+    thread_.join();
+  }
+  DrainThread(const DrainThread&) = delete;
+  DrainThread& operator=(const DrainThread&) = delete;
+  void setMode(ConsumerMode mode) {
+    mode_.store(mode, std::memory_order_release);
+    hub_.wakeConsumer();
+  }
+
+ private:
+  void run() {
+    std::uint64_t seqSum = 0;
+    while (running_.load(std::memory_order_acquire)) {
+      const std::size_t n = hub_.drain([&](const SessionEvent& e) { seqSum += e.seqNum; }, 4096);
+      if (n != 0) continue;
+      if (mode_.load(std::memory_order_acquire) == ConsumerMode::kLinkMonitor) {
+        hub_.waitForEvents(monotonicNow() + 10 * kNanosPerMilli, 20 * kNanosPerMicro);
+      } else {
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+      }
+    }
+    benchmark::DoNotOptimize(seqSum);
+  }
+
+  EventHub& hub_;
+  std::atomic<bool> running_{true};
+  std::atomic<ConsumerMode> mode_{ConsumerMode::kLinkMonitor};
+  std::thread thread_;
+};
+
+// ---- the message stream ----------------------------------------------------------------
+
+enum class Stream { kHeartbeat = 0, kNewOrderSingle = 1, kMixed = 2 };
+
+// 8=...|9=...|<body>10=...| with body length and checksum computed.
+std::string frame(const std::string& body) {
+  std::string head =
+      std::string("8=") + kBeginString + "\x01" + "9=" + std::to_string(body.size()) + "\x01";
+  std::string text = head + body;
+  unsigned sum = 0;
+  for (const char c : text) sum += static_cast<unsigned char>(c);
+  char trailer[16];
+  std::snprintf(trailer, sizeof trailer, "10=%03u\x01", sum % 256);
+  return text + trailer;
+}
+
+std::string header(const char* msgType, int seq, const std::string& member,
+                   const std::string& sendingTime) {
+  return std::string("35=") + msgType + "\x01" + "34=" + std::to_string(seq) + "\x01" +
+         "49=" + member + "\x01" + "52=" + sendingTime + "\x01" + "56=" + kGateway + "\x01";
+}
+
+std::string heartbeat(int seq, const std::string& member, const std::string& sendingTime) {
+  return frame(header("0", seq, member, sendingTime));
+}
+
+// A FIX 4.4 NewOrderSingle as a member's order entry sends it: 19 body fields with a
+// one-entry party group, about 250 bytes. (A second party entry would repeat tags, which
+// QuickFIX without a data dictionary rejects.)
+std::string newOrderSingle(int seq, const std::string& member, const std::string& sendingTime) {
+  char clOrdId[32];
+  std::snprintf(clOrdId, sizeof clOrdId, "ORD%s-%09d", member.c_str(), seq);
+  const std::string body =
+      header("D", seq, member, sendingTime) + "11=" + clOrdId + "\x01" + "1=ACCT-4711\x01" +
+      "21=1\x01" + "55=DBK\x01" + "48=DE0005140008\x01" + "22=4\x01" + "207=XETR\x01" +
+      "54=" + (seq % 2 == 0 ? "1" : "2") + "\x01" + "60=" + sendingTime + "\x01" +
+      "38=" + std::to_string(100 + seq % 900) + "\x01" + "40=2\x01" +
+      "44=" + std::to_string(10 + seq % 7) + ".125\x01" + "59=0\x01" + "15=EUR\x01" + "528=A\x01" +
+      "453=1\x01" + "448=TRDR01\x01" + "447=D\x01" + "452=11\x01" + "58=bench order\x01";
+  return frame(body);
+}
+
+std::string nowText() { return FIX::UtcTimeStampConvertor::convert(FIX::UtcTimeStamp(), 3); }
+
+// One logged-on acceptor session and the ring of messages it is fed.
+class Rig {
+ public:
+  Rig(const std::string& member, FIX::Application& application, FIX::LogFactory* logFactory)
+      : member_(member),
+        id_(kBeginString, kGateway, member),
+        factory_(application, store_, logFactory) {
+    FIX::Dictionary settings;
+    settings.setString("ConnectionType", "acceptor");
+    settings.setString("StartTime", "00:00:00");
+    settings.setString("EndTime", "00:00:00");
+    settings.setString("UseDataDictionary", "N");
+    session_ = factory_.create(id_, settings);
+    session_->setResponder(&responder_);
+    session_->next(
+        frame(std::string("35=A\x01") + "34=1\x01" + "49=" + member + "\x01" + "52=" + nowText() +
+              "\x01" + "56=" + kGateway + "\x01" + "98=0\x01" + "108=30\x01"),
+        FIX::UtcTimeStamp());
+    if (!session_->isLoggedOn()) {
+      std::fprintf(stderr, "decorator_bench: %s did not log on\n", member.c_str());
+      std::abort();
+    }
+  }
+  ~Rig() { factory_.destroy(session_); }
+  Rig(const Rig&) = delete;
+  Rig& operator=(const Rig&) = delete;
+
+  // Builds the ring for `stream` (MsgSeqNum 2 onwards) and rewinds the session to it.
+  void prepare(Stream stream) {
+    stream_ = stream;
+    rebuild();
+  }
+
+  // Feeds the next message of the ring, as QuickFIX's socket thread does.
+  void feedOne() {
+    if (next_ == ring_.size()) wrap();
+    session_->next(ring_[next_++], FIX::UtcTimeStamp());
+  }
+
+  // Rewinds between blocks, outside any timed region: the paired benchmark calls this.
+  void ensureRoom(std::size_t messages) {
+    if (next_ + messages > ring_.size()) wrap();
+  }
+
+  // Logged on, and QuickFIX answered nothing with a Reject, ResendRequest or Logout: the
+  // stream is what a healthy session sees.
+  bool healthy() {
+    const bool ok =
+        session_->isLoggedOn() && responder_.rejected == 0 && responder_.disconnects == 0;
+    if (!ok) {
+      std::fprintf(stderr, "decorator_bench: %s: %d unexpected answers, %d disconnects; last: %s\n",
+                   member_.c_str(), responder_.rejected, responder_.disconnects,
+                   responder_.last.c_str());
+    }
+    return ok;
+  }
+
+ private:
+  void rebuild() {
+    const std::string sendingTime = nowText();
+    ring_.clear();
+    for (std::size_t i = 0; i < kRing; ++i) {
+      const int seq = static_cast<int>(i) + 2;
+      const bool isHeartbeat =
+          stream_ == Stream::kHeartbeat || (stream_ == Stream::kMixed && i % 5 == 0);
+      ring_.push_back(isHeartbeat ? heartbeat(seq, member_, sendingTime)
+                                  : newOrderSingle(seq, member_, sendingTime));
+    }
+    builtAt_ = monotonicNow();
+    rewind();
+  }
+  void rewind() {
+    session_->setNextTargetMsgSeqNum(2);
+    next_ = 0;
+  }
+  void wrap() {
+    if (monotonicNow() - builtAt_ > kRebuildAfter) {
+      rebuild();
+    } else {
+      rewind();
+    }
+  }
+
+  std::string member_;
+  FIX::SessionID id_;
+  FIX::MemoryStoreFactory store_;
+  FIX::SessionFactory factory_;
+  NullResponder responder_;
+  FIX::Session* session_ = nullptr;
+  Stream stream_ = Stream::kHeartbeat;
+  std::vector<std::string> ring_;
+  std::size_t next_ = 0;
+  Nanos builtAt_ = 0;
+};
+
+// Both sessions, the hub and its consumer: built once, shared by every benchmark.
+struct World {
+  World()
+      : hub(1, 65536),
+        directory({FIX::SessionID(kBeginString, kGateway, kMonitoredMember).toString()}),
+        drain(hub),
+        monitoringApp(hub, directory, &monitoredInner),
+        monitoringLogs(hub, directory, nullptr),
+        plain(kPlainMember, plainApp, nullptr),
+        monitored(kMonitoredMember, monitoringApp, &monitoringLogs) {}
+
+  EventHub hub;
+  SessionDirectory directory;
+  DrainThread drain;
+  GatewayApplication plainApp;
+  GatewayApplication monitoredInner;
+  MonitoringApplication monitoringApp;
+  MonitoringLogFactory monitoringLogs;
+  Rig plain;
+  Rig monitored;
+};
+
+World& world() {
+  static World w;
+  return w;
+}
+
+const char* streamName(Stream s) {
+  switch (s) {
+    case Stream::kHeartbeat:
+      return "Heartbeat";
+    case Stream::kNewOrderSingle:
+      return "NewOrderSingle";
+    case Stream::kMixed:
+      return "Mixed";
+  }
+  return "?";
+}
+
+void checkHealthy(benchmark::State& state, Rig& rig) {
+  if (!rig.healthy()) state.SkipWithError("QuickFIX answered the stream (see stderr)");
+}
+
+// One message per iteration through one session.
+void feedBenchmark(benchmark::State& state, bool monitored) {
+  World& w = world();
+  Rig& rig = monitored ? w.monitored : w.plain;
+  const auto stream = static_cast<Stream>(state.range(0));
+  rig.prepare(stream);
+  const std::uint64_t droppedBefore = w.hub.dropped();
+  for (auto _ : state) rig.feedOne();
+  checkHealthy(state, rig);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.SetLabel(streamName(stream));
+  state.counters["dropped"] = static_cast<double>(w.hub.dropped() - droppedBefore);
+}
+
+void BM_QuickFix_Plain(benchmark::State& state) { feedBenchmark(state, false); }
+void BM_QuickFix_Monitored(benchmark::State& state) { feedBenchmark(state, true); }
+
+Nanos threadCpuNow() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<Nanos>(ts.tv_sec) * kNanosPerSecond + ts.tv_nsec;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// Per-message cost of one block. Back to back (gap 0): the block's thread CPU time over its
+// messages. Spaced: the thread sleeps `gap` before each message, as a FIX thread waits in
+// select() on a quiet link, and each message is timed on its own (CLOCK_MONOTONIC); the
+// block's figure is their median, which a preempted message cannot move.
+double timedBlock(Rig& rig, std::size_t messages, Nanos gap, std::vector<double>& scratch) {
+  rig.ensureRoom(messages);
+  if (gap == 0) {
+    const Nanos start = threadCpuNow();
+    for (std::size_t i = 0; i < messages; ++i) rig.feedOne();
+    return static_cast<double>(threadCpuNow() - start) / static_cast<double>(messages);
+  }
+  scratch.clear();
+  for (std::size_t i = 0; i < messages; ++i) {
+    std::this_thread::sleep_for(std::chrono::nanoseconds(gap));
+    const Nanos start = monotonicNow();
+    rig.feedOne();
+    scratch.push_back(static_cast<double>(monotonicNow() - start));
+  }
+  return median(scratch);
+}
+
+// Pairs of blocks, plain then monitored or the reverse; per-message cost of each half.
+// Arguments: stream, gap between messages in us, consumer mode.
+void BM_Decorator_Paired(benchmark::State& state) {
+  World& w = world();
+  const auto stream = static_cast<Stream>(state.range(0));
+  const Nanos gap = state.range(1) * kNanosPerMicro;
+  const auto mode = static_cast<ConsumerMode>(state.range(2));
+  const std::size_t messages = gap == 0 ? kBlock : kSpacedBlock;
+  w.drain.setMode(mode);
+  w.plain.prepare(stream);
+  w.monitored.prepare(stream);
+  std::vector<double> plainNs, monitoredNs, addedNs, scratch;
+  const std::uint64_t droppedBefore = w.hub.dropped();
+  bool plainFirst = true;
+  for (auto _ : state) {
+    double plain = 0, monitored = 0;
+    if (plainFirst) {
+      plain = timedBlock(w.plain, messages, gap, scratch);
+      monitored = timedBlock(w.monitored, messages, gap, scratch);
+    } else {
+      monitored = timedBlock(w.monitored, messages, gap, scratch);
+      plain = timedBlock(w.plain, messages, gap, scratch);
+    }
+    plainFirst = !plainFirst;
+    plainNs.push_back(plain);
+    monitoredNs.push_back(monitored);
+    addedNs.push_back(monitored - plain);
+  }
+  w.drain.setMode(ConsumerMode::kLinkMonitor);
+  checkHealthy(state, w.plain);
+  checkHealthy(state, w.monitored);
+  const double plainMedian = median(plainNs);
+  const double added = median(addedNs);
+  state.counters["plain_ns"] = plainMedian;
+  state.counters["monitored_ns"] = median(monitoredNs);
+  state.counters["added_ns"] = added;
+  state.counters["added_pct"] = plainMedian > 0 ? 100.0 * added / plainMedian : 0;
+  state.counters["dropped"] = static_cast<double>(w.hub.dropped() - droppedBefore);
+  state.SetItemsProcessed(state.iterations() * 2 * static_cast<std::int64_t>(messages));
+  state.SetLabel(streamName(stream));
+}
+
+void streams(benchmark::internal::Benchmark* b) {
+  b->ArgName("stream");
+  for (const Stream s : {Stream::kHeartbeat, Stream::kNewOrderSingle, Stream::kMixed})
+    b->Arg(static_cast<int>(s));
+}
+
+BENCHMARK(BM_QuickFix_Plain)->Apply(streams);
+BENCHMARK(BM_QuickFix_Monitored)->Apply(streams);
+// Back to back, LinkMonitor's consumer: 300 pairs of 512-message blocks a stream.
+BENCHMARK(BM_Decorator_Paired)
+    ->ArgNames({"stream", "gap_us", "consumer"})
+    ->Args({0, 0, 0})
+    ->Args({1, 0, 0})
+    ->Args({2, 0, 0})
+    ->Iterations(300);
+// The mixed stream with the consumer that never sleeps on the futex, and on a quiet link
+// (one message every 100 us) with either consumer: 100 pairs of 64-message blocks.
+BENCHMARK(BM_Decorator_Paired)
+    ->ArgNames({"stream", "gap_us", "consumer"})
+    ->Args({2, 0, 1})
+    ->Iterations(300);
+BENCHMARK(BM_Decorator_Paired)
+    ->ArgNames({"stream", "gap_us", "consumer"})
+    ->Args({2, 100, 0})
+    ->Args({2, 100, 1})
+    ->Iterations(100);
+
+}  // namespace
+}  // namespace bench
+}  // namespace linkwatch
+
+BENCHMARK_MAIN();

@@ -1,0 +1,536 @@
+#include "app/fix_worker.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <limits>
+#include <stdexcept>
+#include <system_error>
+
+#include "app/process.hpp"
+#include "app/security_setup.hpp"
+
+namespace linkwatch {
+namespace {
+
+constexpr Nanos kForwarderIdleWait = 50 * kNanosPerMilli;  // commands are polled this often
+constexpr Nanos kForwarderSpin = 20 * kNanosPerMicro;
+constexpr Nanos kLoggedOnRefresh = 250 * kNanosPerMilli;
+constexpr Nanos kStartupTimeout = 60 * kNanosPerSecond;
+constexpr Nanos kFirstRestartDelay = 200 * kNanosPerMilli;
+constexpr Nanos kMaxRestartDelay = 10 * kNanosPerSecond;
+// A worker that ran this long before dying restarts after the first delay again.
+constexpr Nanos kStableRun = 30 * kNanosPerSecond;
+constexpr Nanos kStopGrace = 5 * kNanosPerSecond;
+constexpr int kWorkerShmFd = 3;
+constexpr std::size_t kWorkerLaneCapacity = 16384;
+
+void setFailure(ShmShard& shard, const std::string& message) {
+  const std::size_t n = std::min(message.size(), sizeof shard.failure - 1);
+  std::memcpy(shard.failure, message.data(), n);
+  shard.failure[n] = '\0';
+  shard.state.store(static_cast<std::uint32_t>(ShmWorkerState::kFailed), std::memory_order_release);
+}
+
+// Pushes every event, waiting for the core to make room: the lane is the only way out, and
+// the worker's own hub keeps (or counts) what arrives meanwhile.
+void pushAll(ShmRegionHeader& header, ShmShard& shard, const SessionEvent* events,
+             std::size_t count, const std::atomic<bool>& giveUp) {
+  while (count != 0) {
+    const std::size_t pushed = shmPushEvents(shard, events, count);
+    events += pushed;
+    count -= pushed;
+    if (count == 0) break;
+    shmWakeCore(header);
+    if (giveUp.load(std::memory_order_relaxed)) return;
+    timespec pause{0, 100 * 1000};
+    nanosleep(&pause, nullptr);
+  }
+}
+
+int pidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
+
+std::string exitText(const siginfo_t& info) {
+  switch (info.si_code) {
+    case CLD_EXITED:
+      return "exited with status " + std::to_string(info.si_status);
+    case CLD_KILLED:
+    case CLD_DUMPED:
+      return std::string("killed by signal ") + std::to_string(info.si_status) + " (" +
+             strsignal(info.si_status) + ")";
+    default:
+      return "ended";
+  }
+}
+
+}  // namespace
+
+// ---- the worker process ----
+
+int runFixWorker(const FixWorkerCommandOptions& options) {
+  // Signals first, before any thread: SIGTERM (also the parent-death signal) stops us.
+  StopSignals signals;
+  ShmRegion region = [&] {
+    try {
+      return ShmRegion::attach(options.shmFd);
+    } catch (const std::exception& e) {
+      std::cerr << "linkwatch fix-worker: " << e.what() << '\n';
+      std::exit(kExitUsage);
+    }
+  }();
+  if (options.shard >= region.shardCount()) {
+    std::cerr << "linkwatch fix-worker: no shard " << options.shard << '\n';
+    return kExitUsage;
+  }
+  ShmRegionHeader& header = region.header();
+  ShmShard& shard = region.shard(options.shard);
+  const std::string who = "linkwatch fix-worker " + std::to_string(options.shard) + ": ";
+  auto fail = [&](const std::string& message) {
+    setFailure(shard, message);
+    std::cerr << who << message << '\n';
+    return kExitRuntime;
+  };
+
+  MonitorConfig config;
+  try {
+    config = loadConfig(options.configPath);
+  } catch (const ConfigError& e) {
+    return fail(e.what());
+  }
+  const std::uint32_t linkCount = shard.linkCount;
+  if (config.links.size() != header.linkTotal || linkCount > ShmShard::kMaxLinks)
+    return fail(options.configPath + " changed since linkwatch started: it now has " +
+                std::to_string(config.links.size()) + " sessions, not " +
+                std::to_string(header.linkTotal) + "; restart linkwatch");
+
+  // The shard as a configuration of its own, in local link order: the FIX options (TLS,
+  // idle-connection timeout) and the logon checks are built from it exactly as in one process.
+  MonitorConfig shardConfig = config;
+  shardConfig.links.clear();
+  for (std::uint32_t i = 0; i < linkCount; ++i) {
+    const LinkIndex global = shard.links[i];
+    if (global >= config.links.size()) return fail("link index out of range");
+    shardConfig.links.push_back(config.links[global]);
+  }
+  std::unique_ptr<LogonGuard> logonGuard;
+  FixEngineOptions fix;
+  try {
+    logonGuard = makeLogonGuard(shardConfig);
+    fix = fixOptions(shardConfig, options.threaded, logonGuard.get());
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+  fix.onlyListedSessions = true;
+  std::vector<std::uint32_t> localOf(config.links.size(), kNoLink);
+  for (std::uint32_t i = 0; i < linkCount; ++i) localOf[shard.links[i]] = i;
+
+  // The worker's own hub: FIX threads publish here exactly as in one process; the forwarder
+  // moves events to the shared lane. Connectivity events never drop (per-link slots).
+  // Its lanes only buffer until the forwarder's next pass: smaller than the core's, since
+  // every lane a FIX thread cycles through stays resident.
+  EventHub hub(linkCount == 0 ? 1 : linkCount,
+               std::min<std::size_t>(config.eventQueueCapacity, kWorkerLaneCapacity));
+  refreshWallOffset();
+  std::unique_ptr<FixEngine> engine;
+  try {
+    engine = FixEngine::create(fix, hub);
+    engine->start();
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+  shard.state.store(static_cast<std::uint32_t>(ShmWorkerState::kReady), std::memory_order_release);
+
+  std::atomic<bool> running{true};
+  std::atomic<bool> giveUp{false};
+  std::atomic<bool> forwarderDone{false};
+  std::thread forwarder([&] {
+    std::array<SessionEvent, EventHub::kDrainBatch> batch;
+    Nanos nextLoggedOnRefresh = 0;
+    for (;;) {
+      const bool last = !running.load(std::memory_order_acquire);
+      // The wall clock offset is refreshed by the core thread in `run`; here, by us.
+      refreshWallOffset();
+      const Nanos now = monotonicNow();
+      shard.heartbeat.store(now, std::memory_order_relaxed);
+      // drain() may deliver deferred connectivity events beyond `max`: flush when full.
+      std::size_t filled = 0;
+      std::size_t total = 0;
+      const auto flush = [&] {
+        pushAll(header, shard, batch.data(), filled, giveUp);
+        total += filled;
+        filled = 0;
+      };
+      for (int round = 0; round < 16; ++round) {
+        const std::size_t got = hub.drain(
+            [&](const SessionEvent& e) {
+              if (filled == batch.size()) flush();
+              SessionEvent& out = batch[filled++];
+              out = e;
+              out.link = e.link < linkCount ? shard.links[e.link] : kNoLink;
+            },
+            batch.size());
+        flush();
+        if (got < batch.size()) break;
+      }
+      if (total != 0) shmWakeCore(header);
+      shard.dropped.store(hub.dropped(), std::memory_order_relaxed);
+
+      ShmCommand command;
+      while (shard.commands.pop(command)) {
+        if (command.kind == ShmCommand::kTestRequest && command.link < localOf.size() &&
+            localOf[command.link] != kNoLink)
+          engine->sendTestRequest(localOf[command.link], command.id);
+      }
+      if (now >= nextLoggedOnRefresh) {
+        nextLoggedOnRefresh = now + kLoggedOnRefresh;
+        for (std::uint32_t i = 0; i < linkCount; ++i)
+          shard.loggedOn[i].store(engine->isLoggedOn(i) ? 1 : 0, std::memory_order_relaxed);
+      }
+      if (last && hub.empty()) {
+        forwarderDone.store(true, std::memory_order_release);
+        return;
+      }
+      if (total == 0) hub.waitForEvents(monotonicNow() + kForwarderIdleWait, kForwarderSpin);
+    }
+  });
+
+  signals.wait();
+  // QuickFIX first, so that its last events (logouts, disconnects) still reach the core.
+  engine->stop();
+  running.store(false, std::memory_order_release);
+  hub.wakeConsumer();
+  // Without a core draining the lane (the parent is gone) the forwarder would wait forever.
+  const Nanos giveUpAt = monotonicNow() + 2 * kNanosPerSecond;
+  while (!forwarderDone.load(std::memory_order_acquire) && monotonicNow() < giveUpAt) {
+    timespec pause{0, 1000 * 1000};
+    nanosleep(&pause, nullptr);
+  }
+  giveUp.store(true);
+  forwarder.join();
+  return kExitOk;
+}
+
+// ---- the core's side ----
+
+struct FixWorkerPool::Worker {
+  std::uint32_t index = 0;
+  pid_t pid = -1;
+  int pidfd = -1;
+  Nanos startedAt = 0;
+  Nanos restartAt = 0;  // 0: not waiting to restart
+  Nanos restartDelay = kFirstRestartDelay;
+  bool ready = false;
+  std::string startupError;  // set when it failed before the first start completed
+};
+
+FixWorkerPool::FixWorkerPool(const MonitorConfig& config, bool threaded, EventHub& hub,
+                             std::string executable)
+    : configPath_(config.file),
+      threaded_(threaded),
+      executable_(std::move(executable)),
+      shards_(planFixShards(config)),
+      region_(ShmRegion::create(static_cast<std::uint32_t>(shards_.size()),
+                                static_cast<std::uint32_t>(config.links.size()))) {
+  where_.assign(config.links.size(), {kNoLink, kNoLink});
+  for (std::uint32_t s = 0; s < shards_.size(); ++s) {
+    ShmShard& shard = region_.shard(s);
+    const std::vector<LinkIndex>& links = shards_[s].links;
+    if (links.size() > ShmShard::kMaxLinks)
+      throw std::runtime_error("fix worker " + std::to_string(s) + ": " +
+                               std::to_string(links.size()) + " sessions, more than " +
+                               std::to_string(ShmShard::kMaxLinks) + " per worker");
+    shard.linkCount = static_cast<std::uint32_t>(links.size());
+    for (std::uint32_t i = 0; i < links.size(); ++i) {
+      shard.links[i] = links[i];
+      where_[links[i]] = {s, i};
+    }
+    sources_.push_back(std::make_unique<ShmEventSource>(shard));
+    hub.addSource(*sources_.back());
+    auto worker = std::make_unique<Worker>();
+    worker->index = s;
+    workers_.push_back(std::move(worker));
+  }
+  hub.shareWakeWord(region_.header().coreSleeping);
+}
+
+FixWorkerPool::~FixWorkerPool() { stop(); }
+
+std::string FixWorkerPool::describe(const Worker& worker) const {
+  const FixShard& shard = shards_[worker.index];
+  std::string ports;
+  for (int p : shard.acceptPorts) ports += (ports.empty() ? "" : ",") + std::to_string(p);
+  return "fix worker " + std::to_string(worker.index) + " (pid " + std::to_string(worker.pid) +
+         ", " + std::to_string(shard.links.size()) + " links" +
+         (ports.empty() ? "" : ", port " + ports) + ")";
+}
+
+void FixWorkerPool::start() {
+  if (started_) return;
+  started_ = true;
+  stopFd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (stopFd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+  supervisor_ = std::thread([this] { supervise(); });
+
+  // Every worker ready, or the first reason one of them could not start.
+  const Nanos deadline = monotonicNow() + kStartupTimeout;
+  std::string error;
+  for (;;) {
+    bool allReady = true;
+    for (std::uint32_t s = 0; s < shards_.size() && error.empty(); ++s) {
+      ShmShard& shard = region_.shard(s);
+      const auto state = static_cast<ShmWorkerState>(shard.state.load(std::memory_order_acquire));
+      if (state == ShmWorkerState::kFailed)
+        error = "fix worker " + std::to_string(s) + ": " + shard.failure;
+      else if (state != ShmWorkerState::kReady)
+        allReady = false;
+    }
+    if (error.empty())
+      for (const auto& w : workers_) {
+        std::lock_guard<std::mutex> lock(stateMutex_);
+        if (!w->startupError.empty()) error = w->startupError;
+      }
+    if (!error.empty() || allReady) break;
+    if (monotonicNow() > deadline) {
+      error = "fix workers not ready after 60 s";
+      break;
+    }
+    timespec pause{0, 2 * 1000 * 1000};
+    nanosleep(&pause, nullptr);
+  }
+  if (!error.empty()) {
+    stop();
+    throw std::runtime_error(error);
+  }
+  startupDone_.store(true, std::memory_order_release);
+}
+
+void FixWorkerPool::supervise() {
+  for (auto& w : workers_) {
+    if (!spawn(*w)) {
+      std::lock_guard<std::mutex> lock(stateMutex_);
+      w->startupError = describe(*w) + ": could not be started";
+    }
+  }
+  for (;;) {
+    std::vector<pollfd> fds{{stopFd_, POLLIN, 0}};
+    std::vector<Worker*> polled;
+    constexpr Nanos kNoRestart = std::numeric_limits<Nanos>::max();
+    Nanos nextRestart = kNoRestart;
+    for (auto& w : workers_) {
+      if (w->pidfd >= 0) {
+        fds.push_back({w->pidfd, POLLIN, 0});
+        polled.push_back(w.get());
+      } else if (w->restartAt != 0) {
+        nextRestart = std::min(nextRestart, w->restartAt);
+      }
+    }
+    int timeoutMs = -1;
+    if (nextRestart != kNoRestart)
+      timeoutMs = static_cast<int>(
+          std::max<Nanos>(0, (nextRestart - monotonicNow() + kNanosPerMilli - 1) / kNanosPerMilli));
+    const int ready = poll(fds.data(), fds.size(), timeoutMs);
+    if (ready < 0 && errno != EINTR) {
+      std::cerr << "linkwatch: fix worker supervisor: poll: " << std::strerror(errno) << '\n';
+      timespec pause{0, 100 * 1000 * 1000};
+      nanosleep(&pause, nullptr);
+      continue;
+    }
+    if (fds[0].revents != 0) {
+      stopWorkers();
+      return;
+    }
+    for (std::size_t i = 0; i < polled.size(); ++i)
+      if (fds[i + 1].revents != 0) onExit(*polled[i]);
+    const Nanos now = monotonicNow();
+    for (auto& w : workers_) {
+      if (w->pidfd >= 0 || w->restartAt == 0 || w->restartAt > now) continue;
+      w->restartAt = 0;
+      if (!spawn(*w)) {
+        w->restartAt = now + w->restartDelay;
+        w->restartDelay = std::min(w->restartDelay * 2, kMaxRestartDelay);
+      }
+    }
+  }
+}
+
+bool FixWorkerPool::spawn(Worker& worker) {
+  ShmShard& shard = region_.shard(worker.index);
+  shard.failure[0] = '\0';
+  shard.state.store(static_cast<std::uint32_t>(ShmWorkerState::kStarting),
+                    std::memory_order_release);
+  // Everything the child needs is prepared here: between fork and exec a multi-threaded
+  // process may only make async-signal-safe calls.
+  std::vector<std::string> args = {executable_, "fix-worker",
+                                   "--config",  configPath_,
+                                   "--shard",   std::to_string(worker.index),
+                                   "--shm-fd",  std::to_string(kWorkerShmFd)};
+  if (threaded_) args.push_back("--threaded");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t parent = getpid();
+  const int shmFd = region_.fd();
+
+  const pid_t pid = fork();
+  if (pid < 0) {
+    std::cerr << "linkwatch: fix worker " << worker.index << ": fork: " << std::strerror(errno)
+              << '\n';
+    return false;
+  }
+  if (pid == 0) {
+    // The worker ends with us (this thread, the supervisor, lives as long as the pool).
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(kExitRuntime);
+    if (shmFd == kWorkerShmFd) {
+      fcntl(kWorkerShmFd, F_SETFD, 0);
+    } else if (dup2(shmFd, kWorkerShmFd) < 0) {
+      _exit(kExitRuntime);
+    }
+    // No inherited listening sockets or files: the worker holds its own descriptors only.
+    syscall(SYS_close_range, kWorkerShmFd + 1, ~0U, 0);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  worker.pid = pid;
+  worker.pidfd = pidfdOpen(pid);
+  worker.startedAt = monotonicNow();
+  if (worker.pidfd < 0) {
+    std::cerr << "linkwatch: " << describe(worker) << ": pidfd_open: " << std::strerror(errno)
+              << "; stopping it\n";
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    worker.pid = -1;
+    return false;
+  }
+  std::cerr << "linkwatch: " << describe(worker) << " started" << std::endl;
+  return true;
+}
+
+void FixWorkerPool::onExit(Worker& worker) {
+  siginfo_t info{};
+  waitid(P_PID, static_cast<id_t>(worker.pid), &info, WEXITED);
+  close(worker.pidfd);
+  worker.pidfd = -1;
+  const std::string what = describe(worker) + " " + exitText(info);
+  worker.pid = -1;
+  ShmShard& shard = region_.shard(worker.index);
+  if (!startupDone_.load(std::memory_order_acquire)) {
+    std::lock_guard<std::mutex> lock(stateMutex_);
+    if (static_cast<ShmWorkerState>(shard.state.load()) != ShmWorkerState::kFailed)
+      worker.startupError = what + " before it was ready";
+    return;
+  }
+  markLinksDown(worker);
+  restarts_.fetch_add(1, std::memory_order_relaxed);
+  const Nanos now = monotonicNow();
+  if (now - worker.startedAt >= kStableRun) worker.restartDelay = kFirstRestartDelay;
+  worker.restartAt = now + worker.restartDelay;
+  std::cerr << "linkwatch: " << what << ": its " << shards_[worker.index].links.size()
+            << " links are down (disconnected: fix worker exited); restarting in "
+            << static_cast<double>(worker.restartDelay) / static_cast<double>(kNanosPerSecond)
+            << " s";
+  if (shard.failure[0] != '\0') std::cerr << "; it said: " << shard.failure;
+  std::cerr << std::endl;
+  worker.restartDelay = std::min(worker.restartDelay * 2, kMaxRestartDelay);
+}
+
+void FixWorkerPool::markLinksDown(Worker& worker) {
+  // The dead worker no longer produces on its lane: we take its place there, so these
+  // disconnects come after everything it published.
+  ShmShard& shard = region_.shard(worker.index);
+  const Nanos mono = monotonicNow();
+  const Nanos wall = wallNow();
+  std::vector<SessionEvent> events;
+  for (std::uint32_t i = 0; i < shard.linkCount; ++i) {
+    shard.loggedOn[i].store(0, std::memory_order_relaxed);
+    SessionEvent e{};
+    e.kind = EventKind::kDisconnect;
+    e.messageClass = MessageClass::kApplication;
+    e.link = shard.links[i];
+    e.monotonic = mono;
+    e.wall = wall;
+    events.push_back(e);
+  }
+  pushAll(region_.header(), shard, events.data(), events.size(), stopping_);
+  shmWakeCore(region_.header());
+}
+
+void FixWorkerPool::stopWorkers() {
+  for (auto& w : workers_)
+    if (w->pidfd >= 0) kill(w->pid, SIGTERM);
+  const Nanos deadline = monotonicNow() + kStopGrace;
+  bool killed = false;
+  for (;;) {
+    std::vector<pollfd> fds;
+    std::vector<Worker*> polled;
+    for (auto& w : workers_)
+      if (w->pidfd >= 0) {
+        fds.push_back({w->pidfd, POLLIN, 0});
+        polled.push_back(w.get());
+      }
+    if (fds.empty()) return;
+    const Nanos left = deadline - monotonicNow();
+    if (left <= 0 && !killed) {
+      for (Worker* w : polled) {
+        std::cerr << "linkwatch: " << describe(*w) << " did not stop within 5 s; killing it\n";
+        kill(w->pid, SIGKILL);
+      }
+      killed = true;
+    }
+    poll(fds.data(), fds.size(),
+         killed ? 1000 : static_cast<int>(std::max<Nanos>(1, left / kNanosPerMilli)));
+    for (std::size_t i = 0; i < polled.size(); ++i) {
+      if (fds[i].revents == 0) continue;
+      Worker& w = *polled[i];
+      waitpid(w.pid, nullptr, 0);
+      close(w.pidfd);
+      w.pidfd = -1;
+      w.pid = -1;
+    }
+  }
+}
+
+void FixWorkerPool::stop() {
+  if (!started_) return;
+  started_ = false;
+  stopping_.store(true);
+  if (supervisor_.joinable()) {
+    const std::uint64_t one = 1;
+    if (write(stopFd_, &one, sizeof one) < 0) {
+      // An eventfd write fails only on overflow: the supervisor is woken already.
+    }
+    supervisor_.join();
+  }
+  close(stopFd_);
+  stopFd_ = -1;
+}
+
+bool FixWorkerPool::sendTestRequest(LinkIndex link, std::uint64_t id) {
+  if (link >= where_.size()) return false;
+  const auto [s, local] = where_[link];
+  ShmShard& shard = region_.shard(s);
+  {
+    std::lock_guard<std::mutex> lock(commandsMutex_);
+    if (!shard.commands.push(ShmCommand{ShmCommand::kTestRequest, link, id})) return false;
+  }
+  return shard.loggedOn[local].load(std::memory_order_relaxed) != 0;
+}
+
+bool FixWorkerPool::isLoggedOn(LinkIndex link) const {
+  if (link >= where_.size()) return false;
+  const auto [s, local] = where_[link];
+  return region_.shard(s).loggedOn[local].load(std::memory_order_relaxed) != 0;
+}
+
+}  // namespace linkwatch

@@ -1,0 +1,28 @@
+// The QuickFIX side of LogonGuard: called from MonitoringApplication::fromAdmin for every
+// Logon a member sends us; finds the connection's peer address and refuses by throwing
+// FIX::RejectLogon with the reason (QuickFIX then logs "Rejected Logon Attempt: <reason>",
+// answers with a Logout carrying the reason, and disconnects).
+#pragma once
+
+#include <quickfix/Message.h>
+#include <quickfix/SessionID.h>
+
+#include <linkwatch/cidr.hpp>
+#include <linkwatch/session_event.hpp>
+
+#include "fix/logon_guard.hpp"
+
+namespace linkwatch {
+
+// Throws FIX::RejectLogon when `guard` refuses the Logon. No effect for other messages.
+void enforceLogonChecks(LogonGuard& guard, const FIX::Message& message, const FIX::SessionID& id,
+                        LinkIndex link);
+
+// The remote address of the TCP connection a session is being served on, from the
+// session's Responder (see logon_check.cpp for how). False when it cannot be told.
+bool sessionPeerAddress(const FIX::SessionID& id, IpAddress& out) noexcept;
+
+// The remote address of a connected socket.
+bool socketPeerAddress(int fd, IpAddress& out) noexcept;
+
+}  // namespace linkwatch

@@ -1,0 +1,221 @@
+// Bad input refused: hostile peers on the FIX port (garbage, an oversized BodyLength, a slow
+// drip of bytes, hundreds of idle connections, logon floods with valid and invalid CompIDs,
+// and more idle connections than QuickFIX's select() can watch) must leave every other
+// link's state, timing and metrics untouched and the monitor's memory bounded.
+// The real linkwatch binary; well-behaved members from the simulator (HeartBtInt=1).
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <random>
+#include <thread>
+
+#include "security/security_support.hpp"
+#include "sim/simulator.hpp"
+
+namespace linkwatch::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+const std::vector<std::string> kGoodMembers = {"BANK01", "BANK02"};
+
+// How much the monitor's RSS may grow under attack. AddressSanitizer (scripts/test runs these
+// tests in its build too) keeps freed memory in quarantine: a bound, but a looser one.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr long kMaxGrowthKib = 512 * 1024;
+#else
+constexpr long kMaxGrowthKib = 48 * 1024;
+#endif
+
+// The value at the end of the first line starting with `prefix`, or -1.
+double lineValue(const std::string& text, const std::string& prefix) {
+  const std::size_t at = text.find("\n" + prefix);
+  if (at == std::string::npos) return -1;
+  const std::size_t end = text.find('\n', at + 1);
+  const std::string line = text.substr(at + 1, end - at - 1);
+  return std::stod(line.substr(line.rfind(' ') + 1));
+}
+
+// What must not change for a well-behaved link while others attack.
+struct LinkSnapshot {
+  std::string state;
+  std::size_t transitions = 0;
+  double flaps = 0;
+  double heartbeats = 0;
+};
+
+LinkSnapshot snapshot(const SecuredMonitor& m, const std::string& member) {
+  LinkSnapshot s;
+  const auto link = nlohmann::json::parse(m.get("/api/v1/links/" + member).body, nullptr, false);
+  if (link.is_object() && link.contains("state")) s.state = link["state"];
+  const auto events = nlohmann::json::parse(
+      m.get("/api/v1/events?limit=1000&member=" + member).body, nullptr, false);
+  if (events.is_array()) {
+    s.transitions = events.size();
+  } else if (events.is_object() && events.contains("events")) {
+    s.transitions = events["events"].size();
+  }
+  const std::string metrics = m.get("/metrics").body;
+  s.flaps = lineValue(metrics, "linkwatch_link_flaps_total{member=\"" + member + "\"");
+  s.heartbeats =
+      lineValue(metrics, "linkwatch_heartbeats_received_total{member=\"" + member + "\"");
+  return s;
+}
+
+class HostilePeers : public ::testing::Test {
+ protected:
+  void startMonitorWithGoodMembers(const std::string& linkwatchExtra = "") {
+    monitor = std::make_unique<SecuredMonitor>(linkwatchExtra);
+    ASSERT_TRUE(monitor->ready()) << monitor->log();
+    sim = std::make_unique<sim::Simulator>(
+        sim::membersFromMonitorConfig(loadConfig(monitor->config), kGoodMembers));
+    sim->start();
+    ASSERT_TRUE(waitFor(
+        [&] {
+          for (const std::string& m : kGoodMembers)
+            if (snapshot(*monitor, m).state != "up") return false;
+          return true;
+        },
+        20s));
+    for (const std::string& m : kGoodMembers) before[m] = snapshot(*monitor, m);
+    rssBefore = rssKib(monitor->pid);
+  }
+
+  void TearDown() override {
+    if (sim) sim->stop();
+  }
+
+  // Every good link stayed up with no transition (so no missed heartbeat made it degraded),
+  // no flap, and kept receiving heartbeats.
+  void expectGoodLinksUntouched(double minHeartbeats) {
+    for (const std::string& m : kGoodMembers) {
+      const LinkSnapshot after = snapshot(*monitor, m);
+      EXPECT_EQ(after.state, "up") << m;
+      EXPECT_EQ(after.transitions, before[m].transitions) << m << ": a transition happened";
+      EXPECT_EQ(after.flaps, before[m].flaps) << m;
+      EXPECT_GE(after.heartbeats - before[m].heartbeats, minHeartbeats) << m;
+    }
+  }
+
+  std::unique_ptr<SecuredMonitor> monitor;
+  std::unique_ptr<sim::Simulator> sim;
+  std::map<std::string, LinkSnapshot> before;
+  long rssBefore = 0;
+};
+
+TEST_F(HostilePeers, LeaveOtherLinksStateTimingAndMetricsUntouched) {
+  startMonitorWithGoodMembers();
+  const std::uint16_t port = monitor->fixPort;
+  const auto attackEnd = Clock::now() + 4s;
+  std::atomic<int> unknownLogons{0};
+  std::vector<std::thread> attackers;
+
+  // An oversized BodyLength, then 1 MiB of junk that can never complete the message.
+  attackers.emplace_back([&] {
+    const int fd = connectFrom("127.0.0.11", port);
+    sendAll(fd,
+            "8=FIX.4.4\x01"
+            "9=2000000000\x01"
+            "35=A\x01");
+    const std::string chunk(64 * 1024, 'x');
+    for (int i = 0; i < 16 && Clock::now() < attackEnd; ++i) sendAll(fd, chunk);
+    std::this_thread::sleep_until(attackEnd);
+    ::close(fd);
+  });
+  // A slow drip: a valid Logon for BANK03, one byte every 20 ms.
+  attackers.emplace_back([&] {
+    const int fd = connectFrom("127.0.0.12", port);
+    const std::string message = logon("BANK03");
+    for (std::size_t i = 0; i < message.size() && Clock::now() < attackEnd; ++i) {
+      sendAll(fd, message.substr(i, 1));
+      std::this_thread::sleep_for(20ms);
+    }
+    std::this_thread::sleep_until(attackEnd);
+    ::close(fd);
+  });
+  // Hundreds of idle (half-open) connections.
+  attackers.emplace_back([&] {
+    std::vector<int> fds;
+    for (int i = 0; i < 300; ++i) fds.push_back(connectFrom("127.0.0.13", port));
+    std::this_thread::sleep_until(attackEnd);
+    for (int fd : fds)
+      if (fd >= 0) ::close(fd);
+  });
+  // Garbage.
+  attackers.emplace_back([&] {
+    std::mt19937 random(42);
+    while (Clock::now() < attackEnd) {
+      const int fd = connectFrom("127.0.0.14", port);
+      std::string junk(4096, '\0');
+      for (char& c : junk) c = static_cast<char>(random());
+      sendAll(fd, junk);
+      readUntil(fd, "never", 50ms);
+      ::close(fd);
+    }
+  });
+  // Logon floods: CompIDs nobody declares, a logged-on member's CompIDs, wrong passwords.
+  attackers.emplace_back([&] {
+    for (int i = 0; Clock::now() < attackEnd; ++i) {
+      logonReply("127.0.0.15", port, logon("EVIL" + std::to_string(i)));
+      ++unknownLogons;
+    }
+  });
+  attackers.emplace_back([&] {
+    while (Clock::now() < attackEnd) logonReply("127.0.0.16", port, logon("BANK01"));
+  });
+  attackers.emplace_back([&] {
+    while (Clock::now() < attackEnd)
+      logonReply("127.0.0.17", port, logon("PASSWD", "passuser", "guess"));
+  });
+  for (std::thread& t : attackers) t.join();
+
+  ASSERT_TRUE(monitor->alive()) << monitor->log();
+  expectGoodLinksUntouched(3);
+  const std::string metrics = monitor->get("/metrics").body;
+  // The floods were seen and counted, not ignored.
+  EXPECT_GT(unknownLogons.load(), 0);
+  EXPECT_GT(lineValue(metrics, "linkwatch_unknown_session_logons_total"), 0);
+  EXPECT_GT(lineValue(metrics, "linkwatch_logon_refusals_total{reason=\"rate_limited\"}"), 0);
+  // Bounded memory: QuickFIX buffers what an oversized message sent (1 MiB), nothing more.
+  const long growthKib = rssKib(monitor->pid) - rssBefore;
+  EXPECT_LT(growthKib, kMaxGrowthKib) << "RSS " << rssBefore << " KiB -> +" << growthKib << " KiB";
+  std::printf("RSS before %ld KiB, growth %ld KiB; %d unknown-CompID logons\n", rssBefore,
+              growthKib, unknownLogons.load());
+}
+
+TEST_F(HostilePeers, MoreIdleConnectionsThanSelectCanWatchDoNotAbortTheMonitor) {
+  raiseDescriptorLimit();
+  startMonitorWithGoodMembers("FixIdleConnectionTimeout=1s");
+  // QuickFIX 1.15.1 aborts on a descriptor >= FD_SETSIZE (1024): without the descriptor cap
+  // this flood kills the process ("bit out of range 0 - FD_SETSIZE").
+  std::vector<int> fds;
+  for (int i = 0; i < 1100; ++i) {
+    const int fd = connectFrom("127.0.0.21", monitor->fixPort);
+    if (fd >= 0) fds.push_back(fd);
+  }
+  EXPECT_GE(fds.size(), 1024u);
+  // Idle connections are shut down after FixIdleConnectionTimeout: the descriptors come back.
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return lineValue(monitor->get("/metrics").body,
+                         "linkwatch_fix_idle_connections_closed_total") >= 500;
+      },
+      20s))
+      << monitor->log();
+  ASSERT_TRUE(monitor->alive()) << monitor->log();
+  for (int fd : fds) ::close(fd);
+  // A member can still log on afterwards.
+  EXPECT_NE(logonReply("127.0.0.1", monitor->fixPort, logon("BANK03"))
+                .find("\x01"
+                      "35=A\x01"),
+            std::string::npos);
+  expectGoodLinksUntouched(1);
+  const long growthKib = rssKib(monitor->pid) - rssBefore;
+  EXPECT_LT(growthKib, kMaxGrowthKib);
+  std::printf("RSS before %ld KiB, growth %ld KiB\n", rssBefore, growthKib);
+}
+
+}  // namespace
+}  // namespace linkwatch::testing
