@@ -54,8 +54,11 @@ ShmRegion ShmRegion::create(std::uint32_t shardCount, std::uint32_t linkTotal) {
   header->linkTotal = linkTotal;
   for (std::uint32_t i = 0; i < shardCount; ++i)
     new (static_cast<char*>(base) + shardOffset() + i * sizeof(ShmShard)) ShmShard();
-  // Last: an attacher that sees the magic sees the shards constructed.
+    // Last: an attacher that sees the magic sees the shards constructed. (GCC's TSan rejects
+    // fences; the region is handed to the worker through exec, which orders it anyway.)
+#if !defined(__SANITIZE_THREAD__)
   std::atomic_thread_fence(std::memory_order_release);
+#endif
   header->magic = ShmRegionHeader::kMagic;
   return region;
 }
@@ -70,7 +73,9 @@ ShmRegion ShmRegion::attach(int fd) {
   if (base == MAP_FAILED) throwErrno("mmap of shared-memory descriptor " + std::to_string(fd));
   ShmRegion region(fd, base, size);
   const ShmRegionHeader& h = region.header();
+#if !defined(__SANITIZE_THREAD__)
   std::atomic_thread_fence(std::memory_order_acquire);
+#endif
   if (h.magic != ShmRegionHeader::kMagic || h.shardBytes != sizeof(ShmShard) ||
       regionBytes(h.shardCount) != size)
     throw std::runtime_error("descriptor " + std::to_string(fd) +
@@ -119,9 +124,14 @@ std::size_t shmPushEvents(ShmShard& shard, const SessionEvent* events, std::size
 void shmWakeCore(ShmRegionHeader& header) noexcept {
   // Pairs with EventHub::waitForEvents: it sets the word, then re-checks every source; we
   // pushed, then read the word. A full barrier on each side: one of us sees the other.
+#if defined(__SANITIZE_THREAD__)
+  // TSan models no fences: a sequentially consistent RMW on the word gives the same order.
+  const bool asleep = header.coreSleeping.fetch_add(0, std::memory_order_seq_cst) != 0;
+#else
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (header.coreSleeping.load(std::memory_order_relaxed) != 0 &&
-      header.coreSleeping.exchange(0, std::memory_order_acq_rel) != 0) {
+  const bool asleep = header.coreSleeping.load(std::memory_order_relaxed) != 0;
+#endif
+  if (asleep && header.coreSleeping.exchange(0, std::memory_order_acq_rel) != 0) {
     // Not FUTEX_PRIVATE: the word is in memory shared with another process.
     syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&header.coreSleeping), FUTEX_WAKE, 1,
             nullptr, nullptr, 0);
