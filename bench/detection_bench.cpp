@@ -921,7 +921,7 @@ void DetectionRun::report(const PhaseCost& idle, const std::map<Batch, PhaseCost
       << "  TestRequest  p50 " << ratio(qfTr.p50, lw.p50) << "  p99 " << ratio(qfTr.p99, lw.p99)
       << "\n  disconnect   p50 " << ratio(qfDown.p50, lw.p50) << "  p99 "
       << ratio(qfDown.p99, lw.p99) << "\n";
-  out << "  blackbox_exporter + Prometheus: not measured here (REFERENCE.md: 8-15 s)\n\n";
+  out << "  blackbox_exporter + Prometheus: bench/blackbox_compare.py (scripts/bench runs it)\n\n";
   out << "event apply delay (FIX thread push -> core thread apply, whole run): n " << apply.count
       << ", mean " << fixed(apply.meanUs, 1) << " us, p50 " << apply.p50 << ", p99 " << apply.p99
       << ", max " << apply.max << "\n";
