@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <set>
 
 #include <linkwatch/fix_scan.hpp>
@@ -191,7 +192,12 @@ void heartbeatWhenIdle(CaseContext& c) {
       return;
     }
     const Nanos sent = sentAt(m, s.clock().wall());
-    const bool heartbeat = isType(m, "0") && !m.get(112);
+    // A Heartbeat answering one of our TestRequests (ids CERT<n>, SYNC<n>) is traffic, not an
+    // idle beat. Any other TestReqID is the engine's own decoration (jspurefix puts a date in
+    // it) and the beat still counts.
+    const auto reqId = m.get(112);
+    const bool answer = reqId && (reqId->starts_with("CERT") || reqId->starts_with("SYNC"));
+    const bool heartbeat = isType(m, "0") && !answer;
     if (heartbeat && previousSent != 0) {
       const Nanos interval = sent - previousSent;
       seen += (seen.empty() ? "" : ",") + ms(interval);
@@ -438,6 +444,56 @@ void logout(CaseContext& c) {
   s.disconnect("end of 13b");
 }
 
+// ---- 13a: the member, asked by its operator, initiates a clean Logout. ----
+
+// Asking a member to log out is outside FIX: its operator does it. A scripted run configures
+// the command that does it (a simulator's control channel, a signal to the member's process);
+// without one the case is skipped rather than failed.
+void memberInitiatesLogout(CaseContext& c) {
+  const std::string command = c.param("Command").text;
+  if (command.empty()) {
+    c.skip("no Case.13a-member-logout.Command configured to ask the member to log out");
+    return;
+  }
+  if (!c.requireSession()) return;
+  CertSession& s = c.session();
+  s.autoAnswerLogout = false;  // we answer ourselves, then watch the member close
+  c.note("asking the member to log out: " + command);
+  const Nanos asked = c.now();
+  // The command runs while the session is idle for at most its own duration; a long one would
+  // let our heartbeats slip, so it should only signal the member and return.
+  const int status = std::system(command.c_str());
+  if (status != 0) {
+    c.fail("the command asking the member to log out failed (status " + std::to_string(status) +
+           "): " + command);
+    return;
+  }
+  FixMessage m;
+  const Wait w = s.waitFor(
+      asked + c.durationParam("Deadline"), [](const FixMessage& x) { return isType(x, "5"); }, &m);
+  if (w == Wait::kTimeout) {
+    c.fail("no Logout from the member within " + c.param("Deadline").text + " of asking it");
+    return;
+  }
+  if (w == Wait::kDisconnected) {
+    c.fail("the member closed the connection without sending a Logout");
+    return;
+  }
+  c.measure("logout_after_ms", ms(c.now() - asked, 3));
+  // Our answer; the initiator of a Logout closes the connection once it has the answer.
+  s.sendLogout("linkwatch certification: logout confirmed");
+  const Nanos answered = c.now();
+  const Wait closed = s.waitFor(
+      answered + c.durationParam("Deadline"), [](const FixMessage&) { return false; }, nullptr);
+  if (closed == Wait::kTimeout) {
+    c.fail("the member kept the connection open " + c.param("Deadline").text +
+           " after our Logout answer (it initiated the Logout, so it closes)");
+  } else {
+    c.measure("close_after_answer_ms", ms(c.now() - answered, 3));
+  }
+  s.disconnect("end of 13a");
+}
+
 // ---- After a disconnect the member logs on with the next sequence numbers. ----
 
 void reconnectNextSeqNums(CaseContext& c) {
@@ -666,6 +722,17 @@ std::vector<CaseDefinition> makeCatalogue() {
        "",
        {deadline2s},
        logout},
+      {"13a-member-logout",
+       "Asked by its operator, the member initiates a Logout and closes after our answer",
+       "FIX Session Layer Test Case 13a: the engine initiates the logout with a Logout(5), "
+       "waits for the answering Logout(5) and then disconnects",
+       CaseModes::kBoth,
+       "",
+       {{"Command", ParamType::kCommand, "",
+         "shell command that asks the member to log out (run with /bin/sh -c); empty: skipped", 0,
+         0},
+        deadline2s},
+       memberInitiatesLogout},
       {"reconnect-next-seqnums",
        "After a disconnect the member logs on again with the next sequence numbers",
        "FIX session layer (test case 1a on reconnect): the Logon after a dropped connection "

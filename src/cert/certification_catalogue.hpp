@@ -24,6 +24,7 @@ enum class ParamType : std::uint8_t {
   kCount,     // an integer within [min, max]
   kRange,     // LOW..HIGH, integers within [min, max]
   kChoice,    // one of `choices` ("a|b|c"), any case
+  kCommand,   // a shell command line, run with /bin/sh -c; empty: not configured
 };
 
 struct ParamSpec {

@@ -112,6 +112,9 @@ std::optional<ParamValue> parseParam(const ParamSpec& spec, std::string_view tex
       v.high = *hi;
       return v;
     }
+    case ParamType::kCommand:
+      expected = "a shell command line (one line)";
+      return v;
     case ParamType::kChoice: {
       std::string choices = spec.choices;
       std::replace(choices.begin(), choices.end(), '|', ',');

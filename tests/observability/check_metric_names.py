@@ -32,6 +32,7 @@ def main():
                                   "linkwatch_last_message_received_timestamp_seconds"}
                          <= obs.scraped_names(obs.http_get(base + "/metrics")), 20)
             text = obs.http_get(base + "/metrics")
+            text += obs.certification_scrape(sys.argv[1], tmp)
             obs.stop_all()
     problems, pending, used = obs.check_metric_names(src, text)
     for p in problems:

@@ -177,6 +177,29 @@ def scraped_names(metrics_text):
     return names
 
 
+
+def certification_scrape(linkwatch, workdir):
+    """/metrics of a short `linkwatch certify --http` run, for the certification series (they
+    exist only while a certification runs, never in the demo). No member connects: the first
+    case fails at once, the second waits for a logon while we scrape."""
+    http_port, fix_port = free_port(), free_port()
+    cfg = pathlib.Path(workdir) / "certify.cfg"
+    cfg.write_text("[DEFAULT]\nBeginString=FIX.4.4\nSenderCompID=EXCH\nUseDataDictionary=N\n"
+                   "StartTime=00:00:00\nEndTime=00:00:00\n"
+                   "[SESSION]\nMemberId=NEWBANK\nTargetCompID=NEWBANK\nConnectionType=acceptor\n"
+                   f"SocketAcceptHost=127.0.0.1\nSocketAcceptPort={fix_port}\nHeartBtInt=1\n"
+                   "[CERTIFICATION]\nLogonTimeout=20s\nCase.1a-valid-logon.Deadline=200ms\n")
+    p = spawn([str(pathlib.Path(linkwatch).resolve()), "certify", "--config", str(cfg), "--member",
+               "NEWBANK", "--cases", "1a-valid-logon,13b-logout", "--http", f"127.0.0.1:{http_port}"],
+              pathlib.Path(workdir) / "certify.log")
+    base = f"http://127.0.0.1:{http_port}"
+    text = wait_for("linkwatch certify's case result on /metrics",
+                    lambda: (lambda t: t if "linkwatch_certification_case_result{" in t else None)(
+                        http_get(base + "/metrics")), 20, [p])
+    p.kill()
+    p.wait()
+    return text
+
 # ---------------------------------------------------------------------------------------------
 # Expressions of the dashboards and the rules
 
