@@ -1,5 +1,5 @@
-// Shared by the certification tests: temp dirs, free ports, subprocesses of the real binary
-// with their output in a file, a plain HTTP GET, and waiting on a condition with a deadline.
+// Shared by the certification tests: subprocesses of the real binary with their output in a
+// file and a plain HTTP GET, over the common test support (ports, temp dirs, waiting).
 #pragma once
 
 #include <arpa/inet.h>
@@ -23,62 +23,17 @@
 
 #include <linkwatch/clock.hpp>
 
+#include "common/test_support.hpp"
+
 namespace linkwatch::cert::test {
 
 using namespace std::chrono_literals;
 
-inline std::uint16_t freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
+using test_support::eventually;
+using test_support::freePort;
+using test_support::readFile;
+using test_support::TempDir;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "lw-cert-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    const std::string file = (path_ / name).string();
-    std::ofstream(file) << text;
-    return file;
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
-inline std::string readFile(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream text;
-  text << f.rdbuf();
-  return text.str();
-}
-
-// Polls `condition` until it holds or `timeout` passes.
-inline bool eventually(const std::function<bool()>& condition,
-                       std::chrono::milliseconds timeout = 15s) {
-  const Nanos deadline = monotonicNow() + timeout.count() * kNanosPerMilli;
-  while (monotonicNow() < deadline) {
-    if (condition()) return true;
-    ::poll(nullptr, 0, 5);
-  }
-  return condition();
-}
-
-// A child process with stdout and stderr in `logFile`; killed when destroyed.
 class Process {
  public:
   Process(std::vector<std::string> args, const std::string& logFile) : log_(logFile) {

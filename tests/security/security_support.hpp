@@ -173,12 +173,7 @@ inline std::string logonReply(const char* source, std::uint16_t port, const std:
   return reply;
 }
 
-inline std::string readFile(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using test_support::readFile;
 
 // Resident memory of a process, in KiB (0 if unreadable).
 inline long rssKib(pid_t pid) {
