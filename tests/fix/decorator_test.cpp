@@ -20,32 +20,17 @@
 
 #include <gtest/gtest.h>
 
+#include "common/loopback.hpp"
+
 #include "fix/monitoring_application.hpp"
 #include "fix/monitoring_log.hpp"
 
 namespace linkwatch {
 namespace {
 
-std::uint16_t freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
+using test_support::freePort;
 
-bool waitFor(const std::function<bool()>& condition) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return condition();
-}
+bool waitFor(const std::function<bool()>& condition) { return test_support::eventually(condition); }
 
 // The gateway's own application: counts every callback, refuses one member's logon.
 class GatewayApplication : public FIX::Application {
