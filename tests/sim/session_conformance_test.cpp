@@ -14,6 +14,9 @@ using test::MemberSession;
 using Conformance = MemberSession;
 
 std::string now52() { return formatSendingTime(wallNow()); }
+// OrigSendingTime(122) of a resend: a second ago. Taking "now" again for it could land a
+// millisecond after the message's own SendingTime, which the member rightly rejects (2g).
+std::string orig52() { return formatSendingTime(wallNow() - kNanosPerSecond); }
 
 // 1B: Logon ----------------------------------------------------------------------------------
 
@@ -63,7 +66,7 @@ TEST_F(Conformance, LogonAnswerWithMsgSeqNumTooHighIsFollowedByAResendRequest) {
                         {52, now52()},
                         {56, "BANK01"},
                         {43, "Y"},
-                        {122, now52()},
+                        {122, orig52()},
                         {123, "Y"},
                         {36, "5"}});
   EXPECT_TRUE(answersTestRequest("FILLED"));
@@ -168,7 +171,7 @@ TEST_F(Conformance, MsgSeqNumTooHighGetsAResendRequestForExactlyTheGapAndWaitsFo
                         {52, now52()},
                         {56, "BANK01"},
                         {43, "Y"},
-                        {122, now52()},
+                        {122, orig52()},
                         {123, "Y"},
                         {36, std::to_string(expected + 3)}});
   const auto answer =
@@ -454,7 +457,7 @@ TEST_F(Conformance, MsgSeqNumTooLowWithPossDupIsIgnored) {  // 2g
                         {52, now52()},
                         {56, "BANK01"},
                         {43, "Y"},
-                        {122, now52()},
+                        {122, orig52()},
                         {112, "DUPLICATE"}});
   EXPECT_TRUE(answersTestRequest("TWO"));
   EXPECT_TRUE(acceptor_.receivedOfType("5").empty());
