@@ -69,33 +69,48 @@ struct HistoryEvent {
 };
 
 struct EventQuery {
-  std::optional<Nanos> since;             // wall time, inclusive
-  std::optional<std::string> member;      // MemberId
-  std::optional<std::uint64_t> beforeId;  // only events with id < beforeId (paging)
-  std::optional<HistoryEventKind> kind;   // nullopt: every kind
+  std::optional<Nanos> since;         // wall time, inclusive
+  std::optional<std::string> member;  // MemberId
+  // Only events with id < beforeId (paging). Ids are the journal's record ids: they never
+  // change once written, so a cursor stays valid across segment rotation and restarts (a
+  // cursor older than what retention kept simply reaches the end sooner).
+  std::optional<std::uint64_t> beforeId;
+  std::optional<HistoryEventKind> kind;  // nullopt: every kind
   std::size_t limit = 100;
 };
 
 struct EventPage {
-  std::vector<HistoryEvent> events;         // newest first
-  std::optional<std::uint64_t> nextBefore;  // pass as beforeId for the next page; none at end
+  std::vector<HistoryEvent> events;  // newest first
+  // Pass as beforeId for the next page; none at the end. A page can be shorter than the limit
+  // and still have one: reading older segment files stops after a byte budget, and the next
+  // page continues where it stopped.
+  std::optional<std::uint64_t> nextBefore;
+  // Damaged stretches of segment files met while reading this page ("segment-….lwj: bytes
+  // A..B (N) skipped: why"): skipped, every valid record around them served. Pages that
+  // follow one another through next_before name each stretch once.
+  std::vector<std::string> problems;
 };
 
 struct EventHistoryStats {
   std::uint64_t recordsWritten = 0;
   std::uint64_t bytesWritten = 0;
   std::uint64_t droppedRecords = 0;  // did not fit the writer's queue (a gap record says where)
-  std::uint64_t corruptRecords = 0;  // found by the reader at start, or written after a gap
-  std::uint64_t writeErrors = 0;     // failed write/fsync/open calls
-  std::uint64_t segments = 0;        // segment files on disk
+  // Found by the reader at start, or first met while paging older records (each damaged
+  // stretch counted once).
+  std::uint64_t corruptRecords = 0;
+  std::uint64_t writeErrors = 0;  // failed write/fsync/open calls
+  std::uint64_t segments = 0;     // segment files on disk
   std::uint64_t queueDepth = 0;
 };
 
 class EventHistory {
  public:
   virtual ~EventHistory() = default;
+  // Pages through the whole history: the newest records from memory, older ones from wherever
+  // the implementation keeps them (the journal's segment files). May read files: call it from
+  // a thread that can wait on the disk (an HTTP worker), never from the core thread.
   virtual EventPage query(const EventQuery& query) const = 0;
-  // The most events query() can return in all (the in-memory index of the newest records).
+  // The most events one query() returns (the newest records kept in memory for queries).
   virtual std::size_t capacity() const noexcept = 0;
   virtual EventHistoryStats stats() const noexcept = 0;
   // fdatasync latency; observed by the writer thread only.

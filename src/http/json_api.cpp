@@ -298,6 +298,9 @@ JsonResponse journalEventsResponse(const LinkMonitor& monitor, std::string_view 
   json body = json::object();
   body["events"] = std::move(events);
   body["next_before"] = page.nextBefore ? json(*page.nextBefore) : json(nullptr);
+  // Damaged stretches of older segment files this page read past: the events around them are
+  // served, and the client learns that something between them is missing.
+  if (!page.problems.empty()) body["journal_damage"] = page.problems;
   return JsonResponse{200, std::move(body)};
 }
 

@@ -8,12 +8,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <ostream>
 
 #include "journal/segment_format.hpp"
 
 namespace linkwatch::journal {
 namespace {
+
+namespace fs = std::filesystem;
 
 // Records written per pass before the writer looks at its sync deadline again.
 constexpr std::size_t kBatchMax = 4096;
@@ -109,8 +112,12 @@ Journal::Journal(JournalOptions options, const Clock& clock, std::ostream& log)
     foldLastKnown(lastKnownAtStart_, e);
     indexEvent(std::move(e));
   });
-  for (const std::string& problem : scan_.problems)
-    logLine("journal: damaged record skipped, everything before it kept: " + problem);
+  for (const JournalDamage& d : scan_.damage) {
+    logLine("journal: damaged record skipped, the records before and after it kept: " +
+            d.describe());
+    damageReported_.emplace(d.path, d.damage.offset);
+  }
+  firstIdOfThisRun_ = scan_.nextId;
   corruptRecords_.store(scan_.corruptRecords, std::memory_order_relaxed);
   nextId_ = scan_.nextId;
   segments_ = scan_.segments;
@@ -407,6 +414,7 @@ bool Journal::openSegment(std::uint64_t firstId) {
     return false;
   }
   segmentFd_ = fd;
+  activeSegment_.store(firstId, std::memory_order_release);
   segmentPath_ = path;
   segmentSize_ = kSegmentHeaderSize;
   segments_.push_back(SegmentFile{firstId, path, segmentSize_});
@@ -428,6 +436,7 @@ void Journal::closeSegment() {
   if (unsynced_ && options_.sync != JournalSyncMode::kNone) syncSegment();
   ::close(segmentFd_);
   segmentFd_ = -1;
+  activeSegment_.store(0, std::memory_order_release);
   unsynced_ = false;
 }
 
@@ -469,33 +478,87 @@ void Journal::publish(std::vector<HistoryEvent>& batch) {
   std::lock_guard<std::mutex> lock(indexMutex_);
   for (HistoryEvent& e : batch) {
     index_.push_back(std::move(e));
-    if (index_.size() > options_.historyCapacity) index_.pop_front();
+    if (index_.size() > options_.historyCapacity) {
+      index_.pop_front();
+      evicted_ = true;
+    }
   }
 }
 
 void Journal::indexEvent(HistoryEvent&& event) {
   std::lock_guard<std::mutex> lock(indexMutex_);
   index_.push_back(std::move(event));
-  if (index_.size() > options_.historyCapacity) index_.pop_front();
+  if (index_.size() > options_.historyCapacity) {
+    index_.pop_front();
+    evicted_ = true;
+  }
 }
 
 EventPage Journal::query(const EventQuery& q) const {
   EventPage page;
-  std::lock_guard<std::mutex> lock(indexMutex_);
-  for (auto it = index_.rbegin(); it != index_.rend(); ++it) {
-    const HistoryEvent& e = *it;
-    if (q.beforeId && e.id >= *q.beforeId) continue;
-    if (q.kind && e.kind != *q.kind) continue;
-    if (q.member && e.member != *q.member) continue;
-    // Not a break: wall time may have stepped back, so the journal is not sorted by it.
-    if (q.since && e.wall < *q.since) continue;
+  const auto matches = [&q](const HistoryEvent& e) {
+    if (q.kind && e.kind != *q.kind) return false;
+    if (q.member && e.member != *q.member) return false;
+    // Never a stop condition: wall time may have stepped back, so the journal is not sorted
+    // by it.
+    return !(q.since && e.wall < *q.since);
+  };
+  // Adds a matching event; false once the page is full, with the cursor set.
+  const auto take = [&page, &q](HistoryEvent&& e) {
     if (page.events.size() >= q.limit) {
       page.nextBefore = page.events.empty() ? e.id + 1 : page.events.back().id;
-      break;
+      return false;
     }
-    page.events.push_back(e);
+    page.events.push_back(std::move(e));
+    return true;
+  };
+
+  BackwardReadOptions older;
+  {
+    std::lock_guard<std::mutex> lock(indexMutex_);
+    for (auto it = index_.rbegin(); it != index_.rend(); ++it) {
+      if (q.beforeId && it->id >= *q.beforeId) continue;
+      if (matches(*it) && !take(HistoryEvent(*it))) return page;
+    }
+    // Short (or exactly full): what memory no longer holds may still be on disk.
+    if (!evicted_ || index_.empty()) return page;
+    older.beforeId = std::min(q.beforeId.value_or(UINT64_MAX), index_.front().id);
   }
+  // Not under indexMutex_: the writer publishes while this reads.
+  std::lock_guard<std::mutex> diskLock(diskReadMutex_);
+  older.byteBudget = options_.queryScanBytes;
+  older.activeSegment = activeSegment_.load(std::memory_order_acquire);
+  const BackwardRead read = readJournalBackwards(
+      options_.directory, older,
+      [&](HistoryEvent&& e) {
+        if (!matches(e)) return true;
+        e.previousRun = e.id < firstIdOfThisRun_;
+        return take(std::move(e));
+      },
+      [&](const JournalDamage& d) {
+        // The file's name, not its path: the API need not show the server's directories.
+        page.problems.push_back(fs::path(d.path).filename().string() + ": " + d.damage.describe());
+        reportDamage(d);
+      },
+      &diskCache_);
+  if (read.resumeBefore && !page.nextBefore) page.nextBefore = read.resumeBefore;
   return page;
+}
+
+void Journal::reportDamage(const JournalDamage& d) const {
+  // Bounded: a journal damaged in more places than this is reported by its first ones.
+  constexpr std::size_t kMaxRemembered = 4096;
+  {
+    std::lock_guard<std::mutex> lock(damageMutex_);
+    if (damageReported_.size() >= kMaxRemembered ||
+        !damageReported_.emplace(d.path, d.damage.offset).second)
+      return;
+  }
+  corruptRecords_.fetch_add(1, std::memory_order_relaxed);
+  logLine(
+      "journal: damaged record skipped while reading older events, the records around it "
+      "kept: " +
+      d.describe());
 }
 
 EventHistoryStats Journal::stats() const noexcept {
@@ -514,7 +577,7 @@ EventHistoryStats Journal::stats() const noexcept {
   return s;
 }
 
-void Journal::logLine(const std::string& line) {
+void Journal::logLine(const std::string& line) const {
   static std::mutex logMutex;
   std::lock_guard<std::mutex> lock(logMutex);
   log_ << line << std::endl;

@@ -8,6 +8,11 @@
 // state. An event appears in query() (and so in /api/v1/events) only once the writer has
 // written it (and synced it, with JournalSync=every): what the API acknowledged is on disk.
 //
+// query() serves the newest historyCapacity records from memory and everything older from
+// the segment files, newest first, one segment at a time, with no lock the writer or the core
+// waits on held while it reads (see readJournalBackwards). The paging cursor is the record
+// id, which a rotation or a restart never changes.
+//
 // Thread-safety: open(), restoreInto(), attach(), start() and stop() from one control thread;
 // the listeners run on the core thread; appendCertificationVerdict() and the EventHistory
 // functions from any thread.
@@ -20,8 +25,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <boost/lockfree/spsc_queue.hpp>
@@ -44,7 +51,10 @@ struct JournalOptions {
   std::uint32_t retentionSegments = 16;  // 0: no limit by count
   std::uint64_t retentionBytes = 0;      // 0: no limit by size
   std::size_t queueCapacity = 65536;     // records between the core and the writer
-  std::size_t historyCapacity = 10000;   // newest events query() can serve
+  std::size_t historyCapacity = 10000;   // newest events kept in memory; the most per page
+  // Bytes of segment files one query() reads at most before it returns what it has, with a
+  // cursor to continue (at least one whole segment is always read).
+  std::uint64_t queryScanBytes = 256ull * 1024 * 1024;
 
   static JournalOptions fromConfig(const MonitorConfig& config);
 };
@@ -131,7 +141,9 @@ class Journal final : public EventHistory {
   void applyRetention();
   void publish(std::vector<HistoryEvent>& batch);
   void indexEvent(HistoryEvent&& event);
-  void logLine(const std::string& line);
+  // Counts and logs a damaged stretch the first time any reader meets it.
+  void reportDamage(const JournalDamage& damage) const;
+  void logLine(const std::string& line) const;
 
   JournalOptions options_;
   const Clock& clock_;
@@ -167,11 +179,20 @@ class Journal final : public EventHistory {
 
   mutable std::mutex indexMutex_;
   std::deque<HistoryEvent> index_;  // oldest first, at most historyCapacity
+  bool evicted_ = false;            // index_ no longer holds every record: read older from disk
+  std::uint64_t firstIdOfThisRun_ = 1;
+  // The segment the writer appends to (its first id; 0: none): its tail may be mid-write.
+  std::atomic<std::uint64_t> activeSegment_{0};
+  // One disk read at a time, so that concurrent deep pages hold one segment in memory, not many.
+  mutable std::mutex diskReadMutex_;
+  mutable FramedSegmentCache diskCache_;  // under diskReadMutex_
+  mutable std::mutex damageMutex_;
+  mutable std::set<std::pair<std::string, std::size_t>> damageReported_;  // (path, offset)
   std::map<std::string, RestoredLink> lastKnownAtStart_;
 
   std::atomic<std::uint64_t> recordsWritten_{0};
   std::atomic<std::uint64_t> bytesWritten_{0};
-  std::atomic<std::uint64_t> corruptRecords_{0};
+  mutable std::atomic<std::uint64_t> corruptRecords_{0};
   std::atomic<std::uint64_t> writeErrors_{0};
   std::atomic<std::uint64_t> segmentCount_{0};
   AtomicHistogram syncLatency_;

@@ -1,5 +1,6 @@
 #include "journal/segment_format.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
@@ -66,6 +67,48 @@ std::uint32_t readU32(std::string_view bytes, std::size_t at) {
   for (std::size_t i = 0; i < 4; ++i)
     v |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[at + i])) << (8 * i);
   return v;
+}
+
+// Why the record at `pos` does not frame (its bytes, not its meaning); empty when it does.
+std::string frameFailure(std::string_view bytes, std::size_t pos) {
+  const std::size_t left = bytes.size() - pos;
+  if (left < kRecordFrameSize) return "torn record frame (" + std::to_string(left) + " bytes)";
+  const std::uint32_t length = readU32(bytes, pos);
+  if (length == 0 || length > kMaxPayloadBytes)
+    return "record length " + std::to_string(length) + " out of range";
+  if (left - kRecordFrameSize < length)
+    return "torn record (" + std::to_string(left - kRecordFrameSize) + " of " +
+           std::to_string(length) + " payload bytes)";
+  const std::string_view payload = bytes.substr(pos + kRecordFrameSize, length);
+  if (crc32c(payload, crc32c(bytes.substr(pos, 4))) != readU32(bytes, pos + 4))
+    return "record checksum mismatch";
+  return {};
+}
+
+// The first offset at or after `from` where a whole record frames, its checksum holds and its
+// payload decodes: a stricter test than the one the main loop applies, because a candidate
+// here has no framing before it to vouch for it. Checksums at most `work` payload bytes in
+// all; when that runs out, sets `gaveUp` and returns nullopt.
+std::optional<std::size_t> resync(std::string_view bytes, std::size_t from, std::size_t& work,
+                                  bool& gaveUp) {
+  for (std::size_t p = from;
+       p < bytes.size() && bytes.size() - p >= kRecordFrameSize + kMinPayloadBytes; ++p) {
+    const std::uint32_t length = readU32(bytes, p);
+    if (length < kMinPayloadBytes || length > kMaxPayloadBytes ||
+        bytes.size() - p - kRecordFrameSize < length)
+      continue;
+    if (static_cast<unsigned char>(bytes[p + kRecordFrameSize]) >= kHistoryEventKindCount) continue;
+    if (work < length) {
+      gaveUp = true;
+      return std::nullopt;
+    }
+    work -= length;
+    const std::string_view payload = bytes.substr(p + kRecordFrameSize, length);
+    if (crc32c(payload, crc32c(bytes.substr(p, 4))) != readU32(bytes, p + 4)) continue;
+    if (!decodePayload(payload)) continue;
+    return p;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -186,78 +229,106 @@ std::optional<std::uint64_t> parseSegmentFileName(std::string_view name) {
   return id;
 }
 
-SegmentScan scanSegment(std::string_view bytes) {
-  SegmentScan scan;
+std::string SegmentDamage::describe() const {
+  if (tail)
+    return "byte " + std::to_string(offset) + ": " + what + "; skipped the last " +
+           std::to_string(bytes) + " bytes";
+  return "bytes " + std::to_string(offset) + ".." + std::to_string(offset + bytes - 1) + " (" +
+         std::to_string(bytes) + ") skipped: " + what + "; reading resumed at byte " +
+         std::to_string(offset + bytes);
+}
+
+SegmentFraming frameSegment(std::string_view bytes) {
+  SegmentFraming framing;
   // An empty file is a segment the writer created but had not yet written to: nothing lost.
-  if (bytes.empty()) return scan;
+  if (bytes.empty()) return framing;
   if (bytes.size() < kSegmentHeaderSize) {
-    scan.problem = "segment header: " + std::to_string(bytes.size()) + " bytes, expected " +
-                   std::to_string(kSegmentHeaderSize);
-    scan.unreadableBytes = bytes.size();
-    scan.corruptRecords = 1;
-    return scan;
+    framing.damage.push_back(SegmentDamage{0, bytes.size(), true,
+                                           "segment header: " + std::to_string(bytes.size()) +
+                                               " bytes, expected " +
+                                               std::to_string(kSegmentHeaderSize)});
+    framing.unreadableBytes = bytes.size();
+    return framing;
   }
+  std::size_t work = kResyncWorkFactor * bytes.size() + kResyncWorkSlack;
+  bool gaveUp = false;
+  // Records after damage at `from`: the next offset where one frames, or the end.
+  const auto skipDamage = [&](std::size_t from, std::size_t searchFrom, std::string what) {
+    const auto next = resync(bytes, searchFrom, work, gaveUp);
+    if (next) {
+      framing.damage.push_back(SegmentDamage{from, *next - from, false, std::move(what)});
+      return *next;
+    }
+    if (gaveUp) what += " (gave up looking for the next valid record: too many candidates)";
+    framing.damage.push_back(SegmentDamage{from, bytes.size() - from, true, std::move(what)});
+    framing.unreadableBytes = bytes.size() - from;
+    return bytes.size();
+  };
+
   const std::string_view head = bytes.substr(0, kSegmentHeaderSize);
   Cursor h(head.substr(kSegmentMagic.size()));
   const auto version = h.get<std::uint16_t>();
   const auto headerSize = h.get<std::uint16_t>();
   h.get<std::uint32_t>();  // flags: none defined in version 1
-  scan.header.firstId = h.get<std::uint64_t>();
-  scan.header.createdWall = h.get<std::int64_t>();
-  scan.header.version = version;
+  framing.header.firstId = h.get<std::uint64_t>();
+  framing.header.createdWall = h.get<std::int64_t>();
+  framing.header.version = version;
+  std::size_t pos = kSegmentHeaderSize;
   if (head.substr(0, kSegmentMagic.size()) != kSegmentMagic ||
       readU32(head, kSegmentHeaderSize - 4) != crc32c(head.substr(0, kSegmentHeaderSize - 4))) {
-    scan.problem = "segment header: bad magic or checksum";
+    // Every record carries its own checksum: what follows a damaged header is still readable.
+    pos = skipDamage(0, kSegmentHeaderSize, "segment header: bad magic or checksum");
   } else if (version != kSegmentVersion || headerSize != kSegmentHeaderSize) {
-    scan.problem = "segment header: version " + std::to_string(version) + ", expected " +
-                   std::to_string(kSegmentVersion);
+    // A format this reader does not know: reading it as version 1 would be guessing.
+    framing.damage.push_back(SegmentDamage{0, bytes.size(), true,
+                                           "segment header: version " + std::to_string(version) +
+                                               ", expected " + std::to_string(kSegmentVersion)});
+    framing.unreadableBytes = bytes.size();
+    return framing;
+  } else {
+    framing.headerValid = true;
+    framing.validBytes = kSegmentHeaderSize;
   }
-  if (!scan.problem.empty()) {
-    scan.unreadableBytes = bytes.size();
-    scan.corruptRecords = 1;
-    return scan;
-  }
-  scan.headerValid = true;
 
-  std::size_t pos = kSegmentHeaderSize;
   while (pos < bytes.size()) {
-    const std::size_t left = bytes.size() - pos;
-    std::string failure;
-    if (left < kRecordFrameSize) {
-      failure = "torn record frame (" + std::to_string(left) + " bytes)";
-    } else {
+    std::string failure = frameFailure(bytes, pos);
+    if (failure.empty()) {
       const std::uint32_t length = readU32(bytes, pos);
-      const std::uint32_t crc = readU32(bytes, pos + 4);
-      if (length == 0 || length > kMaxPayloadBytes) {
-        failure = "record length " + std::to_string(length) + " out of range";
-      } else if (left - kRecordFrameSize < length) {
-        failure = "torn record (" + std::to_string(left - kRecordFrameSize) + " of " +
-                  std::to_string(length) + " payload bytes)";
-      } else {
-        const std::string_view payload = bytes.substr(pos + kRecordFrameSize, length);
-        if (crc32c(payload, crc32c(bytes.substr(pos, 4))) != crc) {
-          failure = "record checksum mismatch";
-        } else {
-          pos += kRecordFrameSize + length;
-          scan.validBytes = pos;
-          if (auto event = decodePayload(payload)) {
-            scan.events.push_back(std::move(*event));
-          } else {
-            ++scan.corruptRecords;
-            if (scan.problem.empty())
-              scan.problem = "record at byte " + std::to_string(pos - length - kRecordFrameSize) +
-                             ": checksum holds but the payload does not decode";
-          }
-          continue;
-        }
-      }
+      framing.records.push_back(FramedRecord{pos, bytes.substr(pos + kRecordFrameSize, length)});
+      pos += kRecordFrameSize + length;
+      framing.validBytes = pos;
+      continue;
     }
-    ++scan.corruptRecords;
-    if (scan.problem.empty()) scan.problem = "byte " + std::to_string(pos) + ": " + failure;
-    scan.unreadableBytes = bytes.size() - pos;
-    break;
+    pos = skipDamage(pos, pos + 1, std::move(failure));
   }
-  if (scan.validBytes == 0) scan.validBytes = kSegmentHeaderSize;
+  return framing;
+}
+
+SegmentScan scanSegment(std::string_view bytes) {
+  SegmentFraming framing = frameSegment(bytes);
+  SegmentScan scan;
+  scan.headerValid = framing.headerValid;
+  scan.header = framing.header;
+  scan.unreadableBytes = framing.unreadableBytes;
+  scan.validBytes = framing.validBytes;
+  scan.damage = std::move(framing.damage);
+  bool undecodable = false;
+  for (const FramedRecord& record : framing.records) {
+    if (auto event = decodePayload(record.payload)) {
+      scan.events.push_back(std::move(*event));
+    } else {
+      undecodable = true;
+      scan.damage.push_back(SegmentDamage{record.offset, kRecordFrameSize + record.payload.size(),
+                                          false, "checksum holds but the payload does not decode"});
+    }
+  }
+  if (undecodable)
+    std::stable_sort(
+        scan.damage.begin(), scan.damage.end(),
+        [](const SegmentDamage& a, const SegmentDamage& b) { return a.offset < b.offset; });
+  scan.corruptRecords = scan.damage.size();
+  for (const SegmentDamage& d : scan.damage) scan.skippedBytes += d.bytes;
+  if (!scan.damage.empty()) scan.problem = scan.damage.front().describe();
   return scan;
 }
 

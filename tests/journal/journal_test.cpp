@@ -153,20 +153,33 @@ TEST(SegmentFormat, EveryKindRoundTrips) {
   EXPECT_FALSE(parseSegmentFileName("segment-x.lwj").has_value());
 }
 
-TEST(SegmentFormat, ChecksumCatchesEveryFlippedBit) {
-  const std::string clean = segmentWith(3);
+TEST(SegmentFormat, ChecksumCatchesEveryFlippedBitAndLosesOnlyTheRecordItHits) {
+  std::vector<std::size_t> starts;
+  const std::string clean = segmentWith(3, &starts);
   ASSERT_EQ(scanSegment(clean).events.size(), 3u);
+  starts.push_back(clean.size());
   for (std::size_t bit = 0; bit < clean.size() * 8; ++bit) {
     std::string bytes = clean;
-    bytes[bit / 8] = static_cast<char>(bytes[bit / 8] ^ (1 << (bit % 8)));
+    const std::size_t at = bit / 8;
+    bytes[at] = static_cast<char>(bytes[at] ^ (1 << (bit % 8)));
     const SegmentScan scan = scanSegment(bytes);
-    // Either the header fails, or the damaged record and what follows it are skipped, and
-    // what came before is returned unchanged.
-    EXPECT_GE(scan.corruptRecords, 1u) << "bit " << bit;
+    EXPECT_EQ(scan.corruptRecords, 1u) << "bit " << bit;
+    ASSERT_EQ(scan.damage.size(), 1u) << "bit " << bit;
     EXPECT_FALSE(scan.problem.empty()) << "bit " << bit;
-    EXPECT_LT(scan.events.size(), 3u) << "bit " << bit;
-    for (std::size_t i = 0; i < scan.events.size(); ++i)
-      EXPECT_EQ(scan.events[i].id, i + 1) << "bit " << bit;
+    // The header, or the one record the bit is in, is skipped; every other record is read.
+    std::size_t hit = 0;  // 0: the header, k: record k
+    while (hit < 3 && at >= starts[hit]) ++hit;
+    std::vector<std::uint64_t> expected;
+    for (std::uint64_t id = 1; id <= 3; ++id)
+      if (id != hit) expected.push_back(id);
+    std::vector<std::uint64_t> ids;
+    for (const HistoryEvent& e : scan.events) ids.push_back(e.id);
+    EXPECT_EQ(ids, expected) << "bit " << bit;
+    const std::size_t from = hit == 0 ? 0 : starts[hit - 1];
+    EXPECT_EQ(scan.damage[0].offset, from) << "bit " << bit;
+    EXPECT_EQ(scan.damage[0].bytes, (hit == 0 ? kSegmentHeaderSize : starts[hit]) - from)
+        << "bit " << bit;
+    EXPECT_EQ(scan.damage[0].tail, hit == 3) << "bit " << bit;
   }
 }
 
