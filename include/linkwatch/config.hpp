@@ -88,6 +88,7 @@ struct SecurityConfig {
   std::string secretsFile;  // SecretsFile in [LINKWATCH]
   int secretsFileLine = 0;
   std::string httpTlsCertificate;  // HttpTlsCertificate: PEM with the certificate and its key
+  int httpTlsCertificateLine = 0;
   // Refused logons from one address: after LogonFailureLimit within LogonFailureWindow, every
   // Logon from it is refused unchecked for LogonBlockDuration.
   int logonFailureLimit = 5;
@@ -96,6 +97,9 @@ struct SecurityConfig {
   // FixIdleConnectionTimeout: accepted FIX connections that send nothing this long are shut
   // down (0: never).
   std::chrono::milliseconds idleConnectionTimeout{10000};
+  // FixLogonDeadline: accepted FIX connections with no logon completed this long are shut
+  // down, whatever they sent (0: never).
+  std::chrono::milliseconds logonDeadline{10000};
   // Loaded by loadConfig from secretsFile (never by parseConfig, which reads no other file).
   std::shared_ptr<const Secrets> secrets;
 };

@@ -35,6 +35,11 @@ struct FixEngineOptions {
   // Accepted connections that send no byte for this long are shut down (QuickFIX keeps them
   // forever otherwise); 0: never. See src/fix/connection_guard.hpp.
   std::int64_t idleConnectionTimeoutMs = 10000;
+  // Accepted connections we have not answered (no Logon accepted) after this long are shut
+  // down whatever they sent, so QuickFIX's buffer of an unfinished message stays bounded;
+  // 0: never. Only with `threaded` or `tls`: QuickFIX's single-threaded acceptor gives up after
+  // 1 s by itself. See src/fix/connection_guard.hpp.
+  std::int64_t logonDeadlineMs = 10000;
 };
 
 // Runs the configured acceptor and initiator sessions with the monitoring Application and

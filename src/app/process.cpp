@@ -25,6 +25,7 @@ FixEngineOptions fixOptions(const MonitorConfig& config, bool threaded, LogonGua
   options.tls = config.security.fixTls;
   options.logonGuard = logonGuard;
   options.idleConnectionTimeoutMs = config.security.idleConnectionTimeout.count();
+  options.logonDeadlineMs = config.security.logonDeadline.count();
   for (const LinkConfig& link : config.links)
     options.links.push_back({link.sessionKey, link.rttProbeInterval.count()});
   return options;

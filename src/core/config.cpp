@@ -502,12 +502,15 @@ class Parser {
         sec.files.push_back({kLinkwatchName, e.key, e.value, e.line, false});
       }
     } else if (upperKey == "HTTPTLSCERTIFICATE") {
-      // Measured on Debian 12: libcivetweb 1.15 reports TLS support (mg_check_feature(2)) but
-      // resets every TLS connection after the handshake, in a bare civetweb program too.
-      add(e.line, kLinkwatchName, e.key,
-          "TLS on the HTTP port is not available with Debian 12's civetweb 1.15 (it resets "
-          "every TLS connection after the handshake); keep HttpListen on loopback and "
-          "terminate TLS in front of linkwatch (stunnel, nginx)");
+      // Served by civetweb (src/http/civetweb_tls.hpp says what Debian 12's build needed);
+      // loadConfig checks that the file holds a certificate and its private key.
+      if (e.value.empty() || hasControl(e.value)) {
+        bad("the path of a PEM file with the certificate (chain) and its private key");
+      } else {
+        sec.httpTlsCertificate = e.value;
+        sec.httpTlsCertificateLine = e.line;
+        sec.files.push_back({kLinkwatchName, e.key, e.value, e.line, false});
+      }
     } else if (upperKey == "LOGONFAILURELIMIT") {
       auto v = parseUnsigned(e.value);
       if (!v || *v < 1 || *v > 1000) {
@@ -525,6 +528,14 @@ class Parser {
         bad("0 (never) or a duration of at least 100ms, such as 10s");
       } else {
         sec.idleConnectionTimeout = *d;
+      }
+    } else if (upperKey == "FIXLOGONDEADLINE") {
+      auto d = parseDuration(e.value);
+      if (!d || (d->count() != 0 &&
+                 (*d < std::chrono::milliseconds{100} || *d > std::chrono::minutes{10}))) {
+        bad("0 (never) or a duration from 100ms to 10m, such as 10s");
+      } else {
+        sec.logonDeadline = *d;
       }
     } else {
       return false;
@@ -651,7 +662,8 @@ class Parser {
         "JournalPath",        "JournalSync",        "JournalSegmentSize",
         "JournalRetention",   "FixWorkers",         "FixWorkerMode",
         "SecretsFile",        "HttpTlsCertificate", "LogonFailureLimit",
-        "LogonFailureWindow", "LogonBlockDuration", "FixIdleConnectionTimeout"};
+        "LogonFailureWindow", "LogonBlockDuration", "FixIdleConnectionTimeout",
+        "FixLogonDeadline"};
     for (const auto& entry : b.entries) {
       // Named, not a structured binding: clang before 16 cannot capture bindings in a lambda.
       const std::string& upperKey = entry.first;
@@ -1469,6 +1481,45 @@ namespace {
 [[noreturn]] void throwFileError(const std::string& path, const std::string& message) {
   throw ConfigError({ConfigIssue{path, 0, "", "", message}});
 }
+
+// HttpTlsCertificate names one PEM file that civetweb reads twice, for the certificate chain
+// and for the key: both must be in it, the key unencrypted (civetweb cannot ask for a
+// passphrase). A text check, so that a wrong file fails here with its line rather than at
+// start with OpenSSL's words; whether the key matches is OpenSSL's to say, at start.
+void checkHttpTlsCertificate(const MonitorConfig& config) {
+  const SecurityConfig& sec = config.security;
+  if (sec.httpTlsCertificate.empty()) return;
+  const std::string& path = sec.httpTlsCertificate;
+  auto fail = [&](const std::string& message) {
+    throw ConfigError({ConfigIssue{config.file, sec.httpTlsCertificateLine, kLinkwatchName,
+                                   "HttpTlsCertificate", message}});
+  };
+  constexpr std::size_t kMaxPemBytes = 1024 * 1024;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!f) fail("cannot read " + path + ": " + std::generic_category().message(errno));
+  std::string text;
+  char buffer[16 * 1024];
+  for (;;) {
+    const std::size_t n = std::fread(buffer, 1, sizeof buffer, f.get());
+    text.append(buffer, n);
+    if (text.size() > kMaxPemBytes)
+      fail("expected a PEM file of at most 1 MiB; " + path + " is larger");
+    if (n < sizeof buffer) break;
+  }
+  const std::string expected =
+      "expected a PEM file with the certificate (chain) and its unencrypted private key; ";
+  const bool hasCertificate = text.find("-----BEGIN CERTIFICATE-----") != std::string::npos;
+  const bool hasKey = text.find("-----BEGIN PRIVATE KEY-----") != std::string::npos ||
+                      text.find("-----BEGIN RSA PRIVATE KEY-----") != std::string::npos ||
+                      text.find("-----BEGIN EC PRIVATE KEY-----") != std::string::npos;
+  const bool hasEncryptedKey =
+      text.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string::npos ||
+      text.find("Proc-Type: 4,ENCRYPTED") != std::string::npos;
+  if (!hasCertificate && !hasKey && !hasEncryptedKey) fail(expected + path + " is not PEM");
+  if (!hasCertificate) fail(expected + path + " has no certificate");
+  if (hasEncryptedKey) fail(expected + path + "'s private key is encrypted");
+  if (!hasKey) fail(expected + path + " has no private key (append it: cat cert.pem key.pem)");
+}
 }  // namespace
 
 MonitorConfig loadConfig(const std::string& path) {
@@ -1489,6 +1540,7 @@ MonitorConfig loadConfig(const std::string& path) {
   }
   MonitorConfig config = parseConfig(text, path);
   loadSecurityFiles(config);
+  checkHttpTlsCertificate(config);
   return config;
 }
 

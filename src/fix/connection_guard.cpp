@@ -8,9 +8,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
+
+#include <linkwatch/cidr.hpp>
 
 #include "fix/logon_guard.hpp"
 
@@ -39,7 +42,7 @@ bool sockaddrText(const sockaddr_storage& ss, std::string& text, int& port) {
 }
 
 // The peer of an accepted TCP connection on one of `ports`, or false.
-bool acceptedPeer(int fd, const std::set<int>& ports, std::string& peer) {
+bool acceptedPeer(int fd, const std::set<int>& ports, std::string& peer, IpAddress& address) {
   sockaddr_storage local{};
   socklen_t len = sizeof local;
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) return false;
@@ -50,16 +53,36 @@ bool acceptedPeer(int fd, const std::set<int>& ports, std::string& peer) {
   len = sizeof remote;
   if (::getpeername(fd, reinterpret_cast<sockaddr*>(&remote), &len) != 0) return false;  // listener
   int remotePort = 0;
-  return sockaddrText(remote, peer, remotePort);
+  if (!sockaddrText(remote, peer, remotePort)) return false;
+  address = IpAddress{};
+  if (remote.ss_family == AF_INET) {
+    address.bytes[10] = 0xff;  // IPv4-mapped, as IpAddress keeps IPv4
+    address.bytes[11] = 0xff;
+    std::memcpy(address.bytes.data() + 12, &reinterpret_cast<const sockaddr_in*>(&remote)->sin_addr,
+                4);
+  } else {
+    std::memcpy(address.bytes.data(), &reinterpret_cast<const sockaddr_in6*>(&remote)->sin6_addr,
+                16);
+  }
+  return true;
 }
 
-bool neverSentAByte(int fd) {
+// What the kernel counted on an established connection: bytes from the peer, bytes to it.
+struct TrafficSoFar {
+  std::uint64_t received = 0;
+  std::uint64_t sent = 0;
+};
+
+bool trafficSoFar(int fd, TrafficSoFar& out) {
   tcp_info info{};
   socklen_t len = sizeof info;
   if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return false;
-  if (len < offsetof(tcp_info, tcpi_bytes_received) + sizeof info.tcpi_bytes_received)
-    return false;  // an old kernel: never guess
-  return info.tcpi_state == kTcpEstablished && info.tcpi_bytes_received == 0;
+  // tcpi_bytes_sent: Linux 4.19. An older kernel: never guess.
+  if (len < offsetof(tcp_info, tcpi_bytes_sent) + sizeof info.tcpi_bytes_sent) return false;
+  if (info.tcpi_state != kTcpEstablished) return false;
+  out.received = info.tcpi_bytes_received;
+  out.sent = info.tcpi_bytes_sent;
+  return true;
 }
 
 }  // namespace
@@ -74,14 +97,20 @@ long capDescriptorsForSelect() noexcept {
   return static_cast<long>(limit.rlim_cur);
 }
 
-IdleConnectionReaper::IdleConnectionReaper(std::set<int> ports, std::chrono::milliseconds timeout,
-                                           LogonGuard* guard)
-    : ports_(std::move(ports)), timeout_(timeout), guard_(guard) {}
+IdleConnectionReaper::IdleConnectionReaper(std::set<int> ports,
+                                           std::chrono::milliseconds idleTimeout, LogonGuard* guard,
+                                           std::chrono::milliseconds logonDeadline)
+    : ports_(std::move(ports)),
+      idleTimeout_(idleTimeout),
+      logonDeadline_(logonDeadline),
+      guard_(guard) {}
 
 IdleConnectionReaper::~IdleConnectionReaper() { stop(); }
 
 void IdleConnectionReaper::start() {
-  if (ports_.empty() || timeout_.count() <= 0 || thread_.joinable()) return;
+  if (ports_.empty() || (idleTimeout_.count() <= 0 && logonDeadline_.count() <= 0) ||
+      thread_.joinable())
+    return;
   running_ = true;
   thread_ = std::thread([this] { run(); });
 }
@@ -115,28 +144,43 @@ int IdleConnectionReaper::scanOnce() {
     highest = static_cast<int>(limit.rlim_cur < 65536 ? limit.rlim_cur : 65536);
   std::vector<int> fds;
   for (int fd = 0; fd < highest; ++fd) fds.push_back(fd);
-  std::map<int, std::pair<std::string, std::chrono::steady_clock::time_point>> stillIdle;
+  std::map<int, Unanswered> stillUnanswered;
   int shut = 0;
+  int idle = 0;
   for (int fd : fds) {
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
     std::string peer;
-    if (!acceptedPeer(fd, ports_, peer) || !neverSentAByte(fd)) continue;
-    auto seen = idle_.find(fd);
+    IpAddress address;
+    TrafficSoFar traffic;
+    if (!acceptedPeer(fd, ports_, peer, address) || !trafficSoFar(fd, traffic)) continue;
+    if (traffic.sent > 0) continue;  // answered: a session, or QuickFIX refusing its Logon
+    auto seen = unanswered_.find(fd);
     const auto since =
-        (seen != idle_.end() && seen->second.first == peer) ? seen->second.second : now;
-    if (now - since >= timeout_) {
-      // Only shutdown(): QuickFIX owns the descriptor, reads end-of-file and closes it.
-      if (::shutdown(fd, SHUT_RDWR) == 0) {
-        ++shut;
-        closed_.fetch_add(1, std::memory_order_relaxed);
-      }
+        (seen != unanswered_.end() && seen->second.peer == peer) ? seen->second.since : now;
+    const bool silent = traffic.received == 0;
+    const bool idleTooLong = silent && idleTimeout_.count() > 0 && now - since >= idleTimeout_;
+    const bool noLogon = logonDeadline_.count() > 0 &&
+                         (now - since >= logonDeadline_ || traffic.received > kMaxBytesBeforeLogon);
+    if (!idleTooLong && !noLogon) {
+      stillUnanswered.emplace(fd, Unanswered{peer, since});
       continue;
     }
-    stillIdle.emplace(fd, std::make_pair(peer, since));
+    // Only shutdown(): QuickFIX owns the descriptor, reads end-of-file and closes it.
+    if (::shutdown(fd, SHUT_RDWR) != 0) continue;
+    ++shut;
+    closed_.fetch_add(1, std::memory_order_relaxed);
+    if (idleTooLong) {
+      ++idle;
+    } else {
+      closedWithoutLogon_.fetch_add(1, std::memory_order_relaxed);
+      // Counted and logged with the address like a refused Logon; repeated from one address,
+      // it blocks that address's Logons as those do.
+      if (guard_ != nullptr) guard_->recordRefusal(kNoLink, &address, LogonRefusal::kLogonDeadline);
+    }
   }
-  idle_.swap(stillIdle);
-  if (shut > 0 && guard_ != nullptr) guard_->noteIdleConnectionsClosed(static_cast<unsigned>(shut));
+  unanswered_.swap(stillUnanswered);
+  if (idle > 0 && guard_ != nullptr) guard_->noteIdleConnectionsClosed(static_cast<unsigned>(idle));
   return shut;
 }
 

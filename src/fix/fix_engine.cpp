@@ -192,8 +192,14 @@ class QuickfixEngine : public FixEngine {
       if (d.has(FIX::SOCKET_ACCEPT_PORT))
         ports.insert(static_cast<int>(d.getInt(FIX::SOCKET_ACCEPT_PORT)));
     }
-    reaper_.reset(new IdleConnectionReaper(
-        ports, std::chrono::milliseconds(options_.idleConnectionTimeoutMs), options_.logonGuard));
+    // The single-threaded SocketAcceptor bounds a connection's wait for its first message by
+    // itself (1 s, measured), and shutting one down under it was measured to stall its one
+    // thread past a HeartBtInt of 1 s: the logon deadline is for the threaded (and TLS) ones.
+    const std::int64_t logonDeadlineMs =
+        (options_.threaded || options_.tls) ? options_.logonDeadlineMs : 0;
+    reaper_.reset(
+        new IdleConnectionReaper(ports, std::chrono::milliseconds(options_.idleConnectionTimeoutMs),
+                                 options_.logonGuard, std::chrono::milliseconds(logonDeadlineMs)));
     reaper_->start();
   }
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -125,13 +126,69 @@ TEST(SecurityConfig, ReadsTheKeysOfLinkwatchAndSessions) {
   EXPECT_FALSE(c.security.fixTls);
 }
 
-TEST(SecurityConfig, RefusesHttpTlsWhichDebiansCivetwebCannotServe) {
-  const std::string text = describeAll(issuesOf(
-      std::string("[LINKWATCH]\nHttpTlsCertificate=/etc/linkwatch/https.pem\n") + kSession));
-  EXPECT_NE(text.find("t.cfg:2: [LINKWATCH] HttpTlsCertificate: TLS on the HTTP port is not "
-                      "available"),
-            std::string::npos)
-      << text;
+TEST(SecurityConfig, ReadsHttpTlsCertificateAndFixLogonDeadline) {
+  const MonitorConfig c =
+      parseConfig(std::string("[LINKWATCH]\nHttpTlsCertificate=/etc/lw/https.pem\n"
+                              "FixLogonDeadline=2s\n") +
+                      kSession,
+                  "t.cfg");
+  EXPECT_EQ(c.security.httpTlsCertificate, "/etc/lw/https.pem");
+  EXPECT_EQ(c.security.httpTlsCertificateLine, 2);
+  EXPECT_EQ(c.security.logonDeadline, std::chrono::seconds(2));
+  EXPECT_EQ(c.security.files.size(), 1u);  // loadConfig checks it exists and is readable
+  EXPECT_EQ(parseConfig(std::string("[LINKWATCH]\nFixLogonDeadline=0\n") + kSession, "t.cfg")
+                .security.logonDeadline.count(),
+            0);
+  for (const char* bad : {"50ms", "11m", "soon", "-1s"}) {
+    const std::string text = describeAll(
+        issuesOf(std::string("[LINKWATCH]\nFixLogonDeadline=") + bad + "\n" + kSession));
+    EXPECT_NE(text.find("t.cfg:2: [LINKWATCH] FixLogonDeadline: expected 0 (never) or a duration "
+                        "from 100ms to 10m"),
+              std::string::npos)
+        << bad << ": " << text;
+  }
+}
+
+TEST(SecurityConfig, LoadConfigChecksTheHttpTlsCertificateHoldsACertificateAndItsKey) {
+  char dir[] = "/tmp/linkwatch-seccfg-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string d = dir;
+  const std::string cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  const std::string key = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";
+  const std::string encrypted =
+      "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIE\n-----END ENCRYPTED PRIVATE KEY-----\n";
+  // What loadConfig says of each file, "" when it accepts it.
+  auto verdict = [&](const std::string& name, const std::string* text) {
+    const std::string pem = d + "/" + name;
+    if (text != nullptr) std::ofstream(pem) << *text;
+    const std::string cfg = d + "/l.cfg";
+    std::ofstream(cfg) << "[LINKWATCH]\nHttpTlsCertificate=" << pem << "\n" << kSession;
+    try {
+      loadConfig(cfg);
+      return std::string();
+    } catch (const ConfigError& e) {
+      return describeAll(e.issues());
+    }
+  };
+  const std::string both = cert + key;
+  const std::string certOnly = cert;
+  const std::string keyOnly = key;
+  const std::string locked = cert + encrypted;
+  const std::string junk = "hello\n";
+  EXPECT_EQ(verdict("both.pem", &both), "");
+  const std::string where = d + "/l.cfg:2: [LINKWATCH] HttpTlsCertificate: ";
+  const std::string expected =
+      "expected a PEM file with the certificate (chain) and its unencrypted private key; ";
+  EXPECT_EQ(
+      verdict("cert.pem", &certOnly),
+      where + expected + d + "/cert.pem has no private key (append it: cat cert.pem key.pem)\n");
+  EXPECT_EQ(verdict("key.pem", &keyOnly), where + expected + d + "/key.pem has no certificate\n");
+  EXPECT_EQ(verdict("locked.pem", &locked),
+            where + expected + d + "/locked.pem's private key is encrypted\n");
+  EXPECT_EQ(verdict("junk.pem", &junk), where + expected + d + "/junk.pem is not PEM\n");
+  EXPECT_NE(verdict("missing.pem", nullptr).find(where + "cannot use " + d + "/missing.pem"),
+            std::string::npos);
+  std::system(("rm -rf " + d).c_str());
 }
 
 TEST(SecurityConfig, ReportsBadAddressesAndTlsKeysOutsideDefaultWithLines) {

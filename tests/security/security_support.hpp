@@ -44,9 +44,10 @@ inline std::size_t appendTo(char* data, std::size_t size, std::size_t n, void* o
   return size * n;
 }
 
-// GET (or `method`) with basic auth when `userPassword` ("user:password") is not empty.
+// GET (or `method`) with basic auth when `userPassword` ("user:password") is not empty;
+// over https, trusting the CA in `caFile`.
 inline HttpReply http(const std::string& url, const std::string& userPassword = "",
-                      const char* method = "GET") {
+                      const char* method = "GET", const std::string& caFile = "") {
   HttpReply r;
   CURL* curl = curl_easy_init();
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
@@ -56,6 +57,7 @@ inline HttpReply http(const std::string& url, const std::string& userPassword = 
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, appendTo);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r.headers);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
+  if (!caFile.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, caFile.c_str());
   if (!userPassword.empty()) {
     curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
     curl_easy_setopt(curl, CURLOPT_USERPWD, userPassword.c_str());
@@ -197,9 +199,10 @@ inline void raiseDescriptorLimit() {
 //   GUARDED                  AllowedSourceAddresses=127.0.0.1/32
 //   PASSWD                   Username/Password from the secrets file
 // and an `http` user "ops" in the secrets file (so the HTTP port asks for basic auth).
+// `threaded`: `linkwatch run --threaded` (QuickFIX's ThreadedSocketAcceptor, as under TLS).
 class SecuredMonitor {
  public:
-  explicit SecuredMonitor(const std::string& linkwatchExtra = "") {
+  explicit SecuredMonitor(const std::string& linkwatchExtra = "", bool threaded = false) {
     const std::string secrets =
         dir.write("secrets", std::string("# test secrets\nfix PASSWD passuser ") + kMemberPassword +
                                  "\nhttp ops " + kHttpPassword + "\n");
@@ -224,8 +227,13 @@ class SecuredMonitor {
     if (pid == 0) {
       std::freopen(logFile.c_str(), "w", stdout);
       std::freopen(logFile.c_str(), "a", stderr);
-      ::execl(LINKWATCH_BINARY, LINKWATCH_BINARY, "run", "--config", config.c_str(),
-              static_cast<char*>(nullptr));
+      if (threaded) {
+        ::execl(LINKWATCH_BINARY, LINKWATCH_BINARY, "run", "--threaded", "--config", config.c_str(),
+                static_cast<char*>(nullptr));
+      } else {
+        ::execl(LINKWATCH_BINARY, LINKWATCH_BINARY, "run", "--config", config.c_str(),
+                static_cast<char*>(nullptr));
+      }
       std::_Exit(127);
     }
   }
