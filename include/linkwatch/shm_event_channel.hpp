@@ -16,6 +16,7 @@
 
 #include <linkwatch/event_hub.hpp>
 #include <linkwatch/session_event.hpp>
+#include <linkwatch/shm_worker_counters.hpp>
 
 namespace linkwatch {
 
@@ -55,10 +56,17 @@ struct alignas(kCacheLineSize) ShmShard {
   std::uint32_t linkCount = 0;
   LinkIndex links[kMaxLinks] = {};  // local index → global link index
 
+  // Written by the worker as its logon checks count; read by the core at scrape time, and
+  // cleared by it once the worker is dead (shm_worker_counters.hpp).
+  ShmWorkerCounters counters;
+
   // Separate cache lines from the status above: the queue indexes are the hot words.
   alignas(kCacheLineSize) EventQueue events;
   alignas(kCacheLineSize) CommandQueue commands;
 };
+
+static_assert(ShmShard::kMaxLinks == ShmWorkerCounters::kMaxLinks,
+              "a worker's counters have a row for each of its links");
 
 struct ShmRegionHeader {
   static constexpr std::uint64_t kMagic = 0x6c6b77746368534dull;  // "lkwtchSM"

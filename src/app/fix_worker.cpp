@@ -59,6 +59,31 @@ void pushAll(ShmRegionHeader& header, ShmShard& shard, const SessionEvent* event
   }
 }
 
+static_assert(static_cast<std::size_t>(kLogonRefusalCount) <= ShmWorkerCounters::kReasons,
+              "every refusal reason has a column in a worker's shared counters");
+
+// The worker's LogonGuard counts into its shard's block too, as it counts: the core reads the
+// block at scrape time, and nothing counted is lost if the worker dies the next instant.
+class SharedCounterMirror final : public LogonCountObserver {
+ public:
+  SharedCounterMirror(ShmWorkerCounters& block, std::uint32_t linkCount) noexcept
+      : block_(block), linkCount_(linkCount) {}
+  void refusalCounted(LinkIndex link, LogonRefusal why) noexcept override {
+    const std::size_t row = link < linkCount_ ? link : ShmWorkerCounters::kNoMemberRow;
+    block_.refusals[row][static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
+  }
+  void addressBlocked() noexcept override {
+    block_.blockedAddresses.fetch_add(1, std::memory_order_relaxed);
+  }
+  void idleConnectionsClosed(std::uint64_t n) noexcept override {
+    block_.idleConnectionsClosed.fetch_add(n, std::memory_order_relaxed);
+  }
+
+ private:
+  ShmWorkerCounters& block_;
+  std::uint32_t linkCount_;
+};
+
 int pidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
 std::string exitText(const siginfo_t& info) {
@@ -123,10 +148,12 @@ int runFixWorker(const FixWorkerCommandOptions& options) {
     if (global >= config.links.size()) return fail("link index out of range");
     shardConfig.links.push_back(config.links[global]);
   }
+  SharedCounterMirror counterMirror(shard.counters, linkCount);  // outlives the guard
   std::unique_ptr<LogonGuard> logonGuard;
   FixEngineOptions fix;
   try {
     logonGuard = makeLogonGuard(shardConfig);
+    logonGuard->setCountObserver(&counterMirror);
     fix = fixOptions(shardConfig, options.threaded, logonGuard.get());
   } catch (const std::exception& e) {
     return fail(e.what());
@@ -231,6 +258,8 @@ struct FixWorkerPool::Worker {
   Nanos restartAt = 0;  // 0: not waiting to restart
   Nanos restartDelay = kFirstRestartDelay;
   bool ready = false;
+  std::atomic<bool> running{false};  // a live process (for /metrics)
+  std::atomic<std::uint64_t> restarts{0};
   std::string startupError;  // set when it failed before the first start completed
 };
 
@@ -241,7 +270,8 @@ FixWorkerPool::FixWorkerPool(const MonitorConfig& config, bool threaded, EventHu
       executable_(std::move(executable)),
       shards_(planFixShards(config)),
       region_(ShmRegion::create(static_cast<std::uint32_t>(shards_.size()),
-                                static_cast<std::uint32_t>(config.links.size()))) {
+                                static_cast<std::uint32_t>(config.links.size()))),
+      retiredCounters_(config.links.size()) {
   where_.assign(config.links.size(), {kNoLink, kNoLink});
   for (std::uint32_t s = 0; s < shards_.size(); ++s) {
     ShmShard& shard = region_.shard(s);
@@ -413,6 +443,7 @@ bool FixWorkerPool::spawn(Worker& worker) {
     worker.pid = -1;
     return false;
   }
+  worker.running.store(true, std::memory_order_relaxed);
   std::cerr << "linkwatch: " << describe(worker) << " started" << std::endl;
   return true;
 }
@@ -422,6 +453,7 @@ void FixWorkerPool::onExit(Worker& worker) {
   waitid(P_PID, static_cast<id_t>(worker.pid), &info, WEXITED);
   close(worker.pidfd);
   worker.pidfd = -1;
+  retireCounters(worker);
   const std::string what = describe(worker) + " " + exitText(info);
   worker.pid = -1;
   ShmShard& shard = region_.shard(worker.index);
@@ -433,6 +465,7 @@ void FixWorkerPool::onExit(Worker& worker) {
   }
   markLinksDown(worker);
   restarts_.fetch_add(1, std::memory_order_relaxed);
+  worker.restarts.fetch_add(1, std::memory_order_relaxed);
   const Nanos now = monotonicNow();
   if (now - worker.startedAt >= kStableRun) worker.restartDelay = kFirstRestartDelay;
   worker.restartAt = now + worker.restartDelay;
@@ -466,6 +499,39 @@ void FixWorkerPool::markLinksDown(Worker& worker) {
   shmWakeCore(region_.header());
 }
 
+void FixWorkerPool::retireCounters(Worker& worker) {
+  // The worker is dead (reaped): its block has no writer left. Moved under the lock that a
+  // scrape takes, so that no scrape sees it counted twice or not at all.
+  worker.running.store(false, std::memory_order_relaxed);
+  ShmShard& shard = region_.shard(worker.index);
+  std::lock_guard<std::mutex> lock(countersMutex_);
+  retiredCounters_.add(shard.counters, shard.links, shard.linkCount);
+  clearWorkerCounters(shard.counters);
+}
+
+bool FixWorkerPool::workerUp(std::uint32_t shard) const noexcept {
+  if (shard >= workers_.size()) return false;
+  const auto state =
+      static_cast<ShmWorkerState>(region_.shard(shard).state.load(std::memory_order_acquire));
+  return workers_[shard]->running.load(std::memory_order_relaxed) &&
+         state == ShmWorkerState::kReady;
+}
+
+std::uint64_t FixWorkerPool::workerRestarts(std::uint32_t shard) const noexcept {
+  if (shard >= workers_.size()) return 0;
+  return workers_[shard]->restarts.load(std::memory_order_relaxed);
+}
+
+WorkerCounterTotals FixWorkerPool::logonCounters() const {
+  std::lock_guard<std::mutex> lock(countersMutex_);
+  WorkerCounterTotals totals = retiredCounters_;
+  for (std::uint32_t s = 0; s < shards_.size(); ++s) {
+    const ShmShard& shard = region_.shard(s);
+    totals.add(shard.counters, shard.links, shard.linkCount);
+  }
+  return totals;
+}
+
 void FixWorkerPool::stopWorkers() {
   for (auto& w : workers_)
     if (w->pidfd >= 0) kill(w->pid, SIGTERM);
@@ -496,6 +562,7 @@ void FixWorkerPool::stopWorkers() {
       waitpid(w.pid, nullptr, 0);
       close(w.pidfd);
       w.pidfd = -1;
+      retireCounters(w);
       w.pid = -1;
     }
   }

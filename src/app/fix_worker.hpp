@@ -23,6 +23,7 @@
 #include <linkwatch/fix_engine.hpp>
 #include <linkwatch/fix_worker_plan.hpp>
 #include <linkwatch/shm_event_channel.hpp>
+#include <linkwatch/shm_worker_counters.hpp>
 
 namespace linkwatch {
 
@@ -60,12 +61,22 @@ class FixWorkerPool final : public FixEngine {
   // Worker restarts after an unexpected exit, over all shards.
   std::uint64_t restarts() const noexcept { return restarts_.load(std::memory_order_relaxed); }
 
+  // For /metrics, from any thread. Shard `shard`'s worker runs its sessions: its process is
+  // alive and said it was ready (false while it starts, after it died, before a restart).
+  bool workerUp(std::uint32_t shard) const noexcept;
+  // Unexpected exits of shard `shard`'s worker (each followed by a restart attempt).
+  std::uint64_t workerRestarts(std::uint32_t shard) const noexcept;
+  // What the workers' logon checks counted, by global link index: every live worker's
+  // shared-memory block plus what the pool kept of dead ones. Never decreases.
+  WorkerCounterTotals logonCounters() const;
+
  private:
   struct Worker;
   void supervise();
   bool spawn(Worker& worker);
   void onExit(Worker& worker);
   void markLinksDown(Worker& worker);
+  void retireCounters(Worker& worker);
   void stopWorkers();
   std::string describe(const Worker& worker) const;
 
@@ -79,6 +90,9 @@ class FixWorkerPool final : public FixEngine {
   std::vector<std::pair<std::uint32_t, std::uint32_t>> where_;  // global link → (shard, local)
   std::mutex commandsMutex_;  // one producer at a time on the command lanes
   std::mutex stateMutex_;     // Worker::startupError, between the supervisor and start()
+  // Dead workers' counters: moved here from their blocks, atomically for a scrape.
+  mutable std::mutex countersMutex_;
+  WorkerCounterTotals retiredCounters_;
 
   std::thread supervisor_;
   int stopFd_ = -1;  // eventfd: wakes the supervisor for stop()

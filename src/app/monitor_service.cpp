@@ -5,6 +5,7 @@
 #include <linkwatch/fix_worker_plan.hpp>
 
 #include "app/fix_worker.hpp"
+#include "app/fix_worker_metrics.hpp"
 #include "app/process.hpp"
 #include "app/security_setup.hpp"
 
@@ -31,8 +32,15 @@ MonitorService::MonitorService(const MonitorConfig& config, bool threaded)
                   ? std::make_unique<FixWorkerPool>(config, threaded, monitor_.hub())
                   : FixEngine::create(fixOptions(config, threaded, logonGuard_.get()),
                                       monitor_.hub())) {
-  // Refused logons on /metrics; TLS and basic auth on the HTTP port.
-  http_.addCollectable(logonRefusalMetrics(*logonGuard_));
+  // Refused logons on /metrics; TLS and basic auth on the HTTP port. With worker processes
+  // the logon checks count there: the same series, from their shared-memory counters.
+  if (const auto* pool = dynamic_cast<const FixWorkerPool*>(engine_.get())) {
+    http_.addCollectable(
+        logonRefusalMetrics(*logonGuard_, [pool] { return pool->logonCounters(); }));
+    http_.addCollectable(fixWorkerMetrics(*pool));
+  } else {
+    http_.addCollectable(logonRefusalMetrics(*logonGuard_));
+  }
   http_.setSecurity(config.security.secrets, config.security.httpTlsCertificate);
   // Restored links show `unknown` until re-observed; then every change goes to the journal.
   if (journal_) {

@@ -3,6 +3,8 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
+#include <optional>
+
 namespace linkwatch {
 
 std::unique_ptr<LogonGuard> makeLogonGuard(const MonitorConfig& config) {
@@ -28,9 +30,16 @@ namespace {
 
 class LogonRefusalMetrics : public prometheus::Collectable {
  public:
-  explicit LogonRefusalMetrics(const LogonGuard& guard) : guard_(guard) {}
+  LogonRefusalMetrics(const LogonGuard& guard, ElsewhereLogonCounts elsewhere)
+      : guard_(guard), elsewhere_(std::move(elsewhere)) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override {
+    std::optional<WorkerCounterTotals> more;
+    if (elsewhere_) more = elsewhere_();
+    const auto refusals = [&](LinkIndex link, LogonRefusal why) {
+      return guard_.refusals(link, why) +
+             (more ? more->refusals(link, static_cast<std::size_t>(why)) : 0);
+    };
     prometheus::MetricFamily all{"linkwatch_logon_refusals_total",
                                  "Logons refused by linkwatch's checks (source address, "
                                  "credentials, per-address limit, TLS handshake), all members",
@@ -43,9 +52,9 @@ class LogonRefusalMetrics : public prometheus::Collectable {
         {}};
     for (int r = 0; r < kLogonRefusalCount; ++r) {
       const auto why = static_cast<LogonRefusal>(r);
-      std::uint64_t total = guard_.refusals(kNoLink, why);
+      std::uint64_t total = refusals(kNoLink, why);
       for (LinkIndex i = 0; i < guard_.linkCount(); ++i) {
-        const std::uint64_t n = guard_.refusals(i, why);
+        const std::uint64_t n = refusals(i, why);
         if (n == 0) continue;
         total += n;
         prometheus::ClientMetric m;
@@ -66,7 +75,8 @@ class LogonRefusalMetrics : public prometheus::Collectable {
         prometheus::MetricType::Counter,
         {}};
     prometheus::ClientMetric b;
-    b.counter.value = static_cast<double>(guard_.blockedAddresses());
+    b.counter.value =
+        static_cast<double>(guard_.blockedAddresses() + (more ? more->blockedAddresses() : 0));
     blocked.metric.push_back(std::move(b));
     prometheus::MetricFamily idle{
         "linkwatch_fix_idle_connections_closed_total",
@@ -74,7 +84,8 @@ class LogonRefusalMetrics : public prometheus::Collectable {
         prometheus::MetricType::Counter,
         {}};
     prometheus::ClientMetric i;
-    i.counter.value = static_cast<double>(guard_.idleConnectionsClosed());
+    i.counter.value = static_cast<double>(guard_.idleConnectionsClosed() +
+                                          (more ? more->idleConnectionsClosed() : 0));
     idle.metric.push_back(std::move(i));
     std::vector<prometheus::MetricFamily> out;
     out.push_back(std::move(all));
@@ -86,12 +97,14 @@ class LogonRefusalMetrics : public prometheus::Collectable {
 
  private:
   const LogonGuard& guard_;
+  ElsewhereLogonCounts elsewhere_;
 };
 
 }  // namespace
 
-std::shared_ptr<prometheus::Collectable> logonRefusalMetrics(const LogonGuard& guard) {
-  return std::make_shared<LogonRefusalMetrics>(guard);
+std::shared_ptr<prometheus::Collectable> logonRefusalMetrics(const LogonGuard& guard,
+                                                             ElsewhereLogonCounts elsewhere) {
+  return std::make_shared<LogonRefusalMetrics>(guard, std::move(elsewhere));
 }
 
 }  // namespace linkwatch

@@ -20,6 +20,8 @@ const char* toString(LogonRefusal r) noexcept {
       return "rate_limited";
     case LogonRefusal::kTlsHandshake:
       return "tls_handshake";
+    case LogonRefusal::kLogonDeadline:
+      return "logon_deadline";
   }
   return "unknown";
 }
@@ -50,6 +52,7 @@ bool LogonGuard::check(LinkIndex link, const IpAddress* peer, const std::string*
     if (isBlocked(peer->toString(), now)) {
       why = LogonRefusal::kRateLimited;
       counters_[link][static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
+      if (observer_ != nullptr) observer_->refusalCounted(link, why);
       return false;  // counted, not logged: the block itself was logged once
     }
   }
@@ -100,6 +103,7 @@ bool LogonGuard::isBlocked(const std::string& address, std::chrono::steady_clock
 void LogonGuard::refuse(LinkIndex link, const IpAddress* peer, LogonRefusal why) {
   const std::size_t row = link == kNoLink ? options_.links.size() : link;
   counters_[row][static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
+  if (observer_ != nullptr) observer_->refusalCounted(link, why);
 
   const auto now = std::chrono::steady_clock::now();
   const std::string address = peer != nullptr ? peer->toString() : std::string();
@@ -132,6 +136,7 @@ void LogonGuard::refuse(LinkIndex link, const IpAddress* peer, LogonRefusal why)
           h.refusals.clear();
           nowBlocked = true;
           blocked_.fetch_add(1, std::memory_order_relaxed);
+          if (observer_ != nullptr) observer_->addressBlocked();
         }
       }
     }

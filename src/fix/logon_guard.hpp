@@ -32,9 +32,10 @@ enum class LogonRefusal : std::uint8_t {
   kBadCredentials,      // wrong Username or Password
   kRateLimited,         // the address is blocked after too many refusals
   kTlsHandshake,        // the TLS handshake failed (no or bad client certificate, ...)
+  kLogonDeadline,       // no logon completed within FixLogonDeadline (connection_guard.hpp)
 };
-constexpr int kLogonRefusalCount = 6;
-const char* toString(LogonRefusal r) noexcept;  // "source_address", ..., "tls_handshake"
+constexpr int kLogonRefusalCount = 7;
+const char* toString(LogonRefusal r) noexcept;  // "source_address", ..., "logon_deadline"
 
 struct LogonRuleSpec {
   std::string memberId;
@@ -55,6 +56,17 @@ struct LogonRefusalRecord {
   LinkIndex link = kNoLink;  // kNoLink: before any session was known (TLS)
   LogonRefusal reason = LogonRefusal::kSourceAddress;
   std::string address;  // "" when unknown
+};
+
+// Told of every count a LogonGuard makes, as it makes it: a QuickFIX worker process mirrors
+// them into shared memory for the core's /metrics. Called on the counting thread (a FIX
+// thread, the idle-connection reaper): cheap, and never throws.
+class LogonCountObserver {
+ public:
+  virtual ~LogonCountObserver() = default;
+  virtual void refusalCounted(LinkIndex link, LogonRefusal why) noexcept = 0;  // kNoLink too
+  virtual void addressBlocked() noexcept = 0;
+  virtual void idleConnectionsClosed(std::uint64_t n) noexcept = 0;
 };
 
 class LogonGuard {
@@ -84,7 +96,10 @@ class LogonGuard {
   // Accepted connections shut down for sending nothing (IdleConnectionReaper).
   void noteIdleConnectionsClosed(std::uint64_t n) noexcept {
     idleClosed_.fetch_add(n, std::memory_order_relaxed);
+    if (observer_ != nullptr) observer_->idleConnectionsClosed(n);
   }
+  // Before the FIX sessions start (it is read without synchronisation); null: none.
+  void setCountObserver(LogonCountObserver* observer) noexcept { observer_ = observer; }
   std::uint64_t idleConnectionsClosed() const noexcept {
     return idleClosed_.load(std::memory_order_relaxed);
   }
@@ -109,6 +124,7 @@ class LogonGuard {
   std::unique_ptr<Counters[]> counters_;           // links + 1 (the last: no member)
   std::atomic<std::uint64_t> blocked_{0};
   std::atomic<std::uint64_t> idleClosed_{0};
+  LogonCountObserver* observer_ = nullptr;
 
   mutable std::mutex mutex_;
   std::unordered_map<std::string, AddressHistory> addresses_;

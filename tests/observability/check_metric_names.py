@@ -33,6 +33,7 @@ def main():
                          <= obs.scraped_names(obs.http_get(base + "/metrics")), 20)
             text = obs.http_get(base + "/metrics")
             text += obs.certification_scrape(sys.argv[1], tmp)
+            text += obs.fix_worker_scrape(sys.argv[1], tmp)
             obs.stop_all()
     problems, pending, used = obs.check_metric_names(src, text)
     for p in problems:

@@ -200,6 +200,27 @@ def certification_scrape(linkwatch, workdir):
     p.wait()
     return text
 
+def fix_worker_scrape(linkwatch, workdir):
+    """/metrics of a short `linkwatch run` with its QuickFIX session in a worker process, for the
+    worker series (linkwatch_fix_worker_*: they exist only in worker mode, never in the demo)."""
+    http_port, fix_port = free_port(), free_port()
+    cfg = pathlib.Path(workdir) / "workers.cfg"
+    cfg.write_text("[DEFAULT]\nBeginString=FIX.4.4\nSenderCompID=EXCH\nUseDataDictionary=N\n"
+                   "NonStopSession=Y\nHeartBtInt=1\n"
+                   f"[LINKWATCH]\nHttpListen=127.0.0.1:{http_port}\nFixWorkerMode=processes\n"
+                   "[SESSION]\nMemberId=NEWBANK\nTargetCompID=NEWBANK\nConnectionType=acceptor\n"
+                   f"SocketAcceptHost=127.0.0.1\nSocketAcceptPort={fix_port}\n")
+    p = spawn([str(pathlib.Path(linkwatch).resolve()), "run", "--config", str(cfg)],
+              pathlib.Path(workdir) / "workers.log")
+    base = f"http://127.0.0.1:{http_port}"
+    text = wait_for("linkwatch run's worker up on /metrics",
+                    lambda: (lambda t: t if 'linkwatch_fix_worker_up{worker="0"} 1' in t else None)(
+                        http_get(base + "/metrics")), 20, [p])
+    p.kill()
+    p.wait()
+    return text
+
+
 # ---------------------------------------------------------------------------------------------
 # Expressions of the dashboards and the rules
 

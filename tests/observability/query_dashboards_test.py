@@ -255,7 +255,8 @@ def main():
         check_rules(prom)
         check_dashboards(src, prom, member)
 
-        scrape = obs.http_get(lw_base + "/metrics") + obs.certification_scrape(linkwatch, tmp)
+        scrape = (obs.http_get(lw_base + "/metrics") + obs.certification_scrape(linkwatch, tmp)
+                  + obs.fix_worker_scrape(linkwatch, tmp))
         problems, pending, used = obs.check_metric_names(src, scrape)
         for p in problems:
             fail(p)
