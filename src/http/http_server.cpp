@@ -1,6 +1,7 @@
 #include "http/http_server.hpp"
 
 #include <CivetServer.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "http/basic_auth.hpp"
+#include "http/civetweb_tls.hpp"
 #include "http/json_api.hpp"
 #include "http/metrics_collector.hpp"
 #include "http/status_page.hpp"
@@ -42,6 +44,21 @@ int logMessage(const mg_connection*, const char* message) {
     std::fprintf(stderr, "linkwatch: http: %s\n", message);
   }
   return 1;  // handled: civetweb writes no log of its own
+}
+
+// Civetweb's init_ssl callback: runs in mg_start once civetweb has loaded OpenSSL and before
+// it accepts a connection, the one moment its function table can be completed (see
+// civetweb_tls.hpp). 0: civetweb then loads the certificate and key itself; -1 fails start.
+int completeTls(void*, void*) noexcept try {
+  const std::string missing = repairCivetwebTls();
+  if (missing.empty()) return 0;
+  if (tStartErrors != nullptr) {
+    if (!tStartErrors->empty()) *tStartErrors += "; ";
+    *tStartErrors += "TLS unavailable: " + missing;
+  }
+  return -1;
+} catch (...) {
+  return -1;  // out of memory: no TLS rather than an exception through civetweb's C code
 }
 
 std::string listeningPort(const std::string& host, std::uint16_t port) {
@@ -85,6 +102,8 @@ enum class Route { kMetrics, kLinks, kLink, kMaintenance, kEvents, kHealth, kWal
 
 constexpr std::string_view kMaintenanceSuffix = "/maintenance";
 constexpr std::size_t kMaxRequestBody = 4096;
+// About 3 MB of JSON and its DOM for the links list; below, what glibc keeps does not matter.
+constexpr std::size_t kTrimHeapFromLinks = 1000;
 
 bool isLoopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
@@ -125,6 +144,7 @@ struct HttpServer::Impl {
   Impl(LinkMonitor& m, std::string h, std::uint16_t p, const Clock& c)
       : monitor(m), clock(c), collector(m), host(std::move(h)), configuredPort(p), router(*this) {
     callbacks.log_message = &logMessage;
+    callbacks.init_ssl = &completeTls;
   }
 
   static Route route(std::string_view path, std::string* member) {
@@ -174,6 +194,46 @@ struct HttpServer::Impl {
     send(c, r.status, kJsonContentType, body, withBody, allowHeader);
   }
 
+  // A response that grows with the links (the links list, /metrics as one string) leaves
+  // megabytes of freed heap at thousands of links, which glibc keeps as its high-water mark:
+  // hand it back to the kernel, here on a worker thread, never on the core's.
+  void trimHeap() const noexcept {
+    if (monitor.linkCount() >= kTrimHeapFromLinks) malloc_trim(0);
+  }
+
+  // /metrics goes out in chunks (Transfer-Encoding: chunked) as MetricsCollector writes it,
+  // rather than as one string: 5,000 links are ~25 MB of text, and glibc keeps the heap's
+  // high-water mark of a whole-string scrape. HEAD and HTTP/1.0, which take no chunks, get
+  // the text whole with its Content-Length. True when the text went out whole.
+  bool serveMetrics(mg_connection* c, const mg_request_info* ri, bool withBody) {
+    std::string extras;  // alert pushes, workers...: a few families
+    for (const auto& extra : collectables) appendTextFormat(extra->Collect(), extras);
+    const std::string_view version = ri->http_version != nullptr ? ri->http_version : "";
+    if (!withBody || version == "1.0") {
+      std::string text = collector.serialize();
+      text += extras;
+      send(c, 200, kMetricsContentType, text, withBody);
+      return true;
+    }
+    mg_response_header_start(c, 200);
+    mg_response_header_add(c, "Content-Type", kMetricsContentType.data(),
+                           static_cast<int>(kMetricsContentType.size()));
+    mg_response_header_add(c, "Transfer-Encoding", "chunked", -1);
+    mg_response_header_add(c, "Cache-Control", "no-store", -1);
+    mg_response_header_add(c, "X-Content-Type-Options", "nosniff", -1);
+    {
+      const std::lock_guard<std::mutex> lock(gDateHeaderMutex);  // see send()
+      mg_response_header_send(c);
+    }
+    const auto sendChunk = [c](std::string_view chunk) {
+      return mg_send_chunk(c, chunk.data(), static_cast<unsigned>(chunk.size())) > 0;
+    };
+    // A client that went away stops the scrape; its connection is closed, not ended.
+    if (collector.write(sendChunk) && (extras.empty() || sendChunk(extras)))
+      mg_send_chunk(c, "", 0);
+    return false;
+  }
+
   bool serve(mg_connection* c, bool withBody) noexcept {
     // Exceptions must not unwind into civetweb's C code.
     try {
@@ -189,14 +249,14 @@ struct HttpServer::Impl {
       switch (r) {
         case Route::kMetrics: {
           const Nanos begin = monotonicNow();
-          std::string text = collector.serialize();
-          for (const auto& extra : collectables) appendTextFormat(extra->Collect(), text);
+          const bool whole = serveMetrics(c, ri, withBody);
           collector.recordScrapeDuration(monotonicNow() - begin);
-          send(c, 200, kMetricsContentType, text, withBody);
+          if (whole) trimHeap();
           break;
         }
         case Route::kLinks:
           sendJson(c, linksResponse(monitor, query), withBody);
+          trimHeap();
           break;
         case Route::kLink:
           sendJson(c, linkResponse(monitor, member), withBody);
@@ -362,6 +422,7 @@ void HttpServer::start() {
     throw std::runtime_error(
         "HTTP server: HttpTlsCertificate is set but civetweb was built "
         "without TLS support");
+  if (tls) initCivetwebTlsLibrary();
   // A trailing "s" makes civetweb's port a TLS one.
   const std::string where = listeningPort(impl_->host, impl_->configuredPort) + (tls ? "s" : "");
   std::vector<std::string> options = {
@@ -376,7 +437,9 @@ void HttpServer::start() {
       "10000",
   };
   if (tls) {
-    options.insert(options.end(), {"ssl_certificate", impl_->tlsCertificate});
+    // ssl_protocol_version 4: TLS 1.2 and 1.3 only.
+    options.insert(options.end(),
+                   {"ssl_certificate", impl_->tlsCertificate, "ssl_protocol_version", "4"});
   }
   std::string errors;
   tStartErrors = &errors;

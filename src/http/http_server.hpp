@@ -7,8 +7,9 @@
 //   GET /                         the status wall (a self-contained page)
 //   POST, DELETE /api/v1/links/{member}/maintenance
 //                                 start (body {"until": T} or {"duration_seconds": N}) or end
-//                                 a maintenance window; refused (403) unless the listener is
-//                                 on loopback, until the API has authentication
+//                                 a maintenance window; with HTTP users it needs one (401),
+//                                 without any it is refused (403) unless the listener is on
+//                                 loopback (TLS is not authentication)
 // Anything else is a JSON 404; another method on a known path is a 405 (HEAD is served).
 //
 // Built on civetweb rather than prometheus::Exposer so that the API shares the metrics port.
@@ -58,7 +59,8 @@ class HttpServer {
   // Basic auth for every path but /healthz when `secrets` has `http` users (and then the
   // maintenance endpoints on any listener; without users, on loopback only), and TLS with
   // the certificate and key of the PEM file `tlsCertificate` when not empty. Call before
-  // start(); start() throws if TLS is asked of a civetweb built without it.
+  // start(); start() throws if TLS is asked of a civetweb built without it, or one whose
+  // OpenSSL table cannot be completed (civetweb_tls.hpp), or for a file OpenSSL refuses.
   void setSecurity(std::shared_ptr<const Secrets> secrets, std::string tlsCertificate);
 
   // Binds and starts serving. Throws std::runtime_error naming host:port and the cause

@@ -137,6 +137,8 @@ void appendSummary(std::string& out, const MetricFamily& family, const ClientMet
   }
 }
 
+}  // namespace
+
 std::string_view typeName(MetricType type) {
   switch (type) {
     case MetricType::Counter:
@@ -153,7 +155,9 @@ std::string_view typeName(MetricType type) {
   return "untyped";
 }
 
-}  // namespace
+void appendSampleValue(std::string& out, double value) { appendDouble(out, value); }
+void appendSampleValue(std::string& out, std::uint64_t value) { appendInt(out, value); }
+void appendLabelValue(std::string& out, std::string_view value) { appendEscaped(out, value); }
 
 void appendTextFormat(const std::vector<MetricFamily>& families, std::string& out) {
   for (const MetricFamily& family : families) {

@@ -9,14 +9,24 @@
 // Thread-safety: stateless; call from any thread.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <prometheus/metric_family.h>
+#include <prometheus/metric_type.h>
 
 namespace linkwatch {
 
 void appendTextFormat(const std::vector<prometheus::MetricFamily>& families, std::string& out);
+
+// The pieces appendTextFormat is made of, for writers that produce the same bytes without
+// building MetricFamily first (MetricsCollector::write streams /metrics with them).
+void appendSampleValue(std::string& out, double value);         // a double as TextSerializer has it
+void appendSampleValue(std::string& out, std::uint64_t value);  // histogram counts
+void appendLabelValue(std::string& out, std::string_view value);  // escapes \, " and newline
+std::string_view typeName(prometheus::MetricType type);           // "counter", "gauge", ...
 
 inline std::string toTextFormat(const std::vector<prometheus::MetricFamily>& families) {
   std::string out;

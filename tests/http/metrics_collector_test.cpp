@@ -2,11 +2,18 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <prometheus/metric_family.h>
+
+#include <linkwatch/atomic_histogram.hpp>
+#include <linkwatch/link_stats.hpp>
 
 #include "http/http_test_support.hpp"
 #include "http/metrics_collector.hpp"
@@ -43,8 +50,9 @@ TEST(MetricsCollector, ConvertsHistogramsToCumulativeSecondsEndingInInf) {
   const MetricFamily* hb = findFamily(families, "linkwatch_heartbeat_interval_seconds");
   ASSERT_NE(hb, nullptr);
   ASSERT_EQ(hb->type, MetricType::Histogram);
-  const auto& h = hb->metric.at(Scenario::kM1).histogram;
-  const auto boundsNs = buckets::heartbeatInterval();
+  ASSERT_EQ(hb->metric.size(), 1u);  // M2 and M3 have no interval yet
+  const auto& h = hb->metric.at(0).histogram;
+  const auto boundsNs = MetricsCollector::exportedHeartbeatIntervalBoundsNs();
   ASSERT_EQ(h.bucket.size(), boundsNs.size() + 1);
   for (std::size_t i = 0; i < boundsNs.size(); ++i)
     EXPECT_DOUBLE_EQ(h.bucket[i].upper_bound, static_cast<double>(boundsNs[i]) / 1e9);
@@ -56,11 +64,155 @@ TEST(MetricsCollector, ConvertsHistogramsToCumulativeSecondsEndingInInf) {
   EXPECT_DOUBLE_EQ(h.sample_sum, 60.0);
 }
 
+// The exported bounds are a subset of the core's, so each exported cumulative count is exact:
+// heartbeats arriving exactly on and just after every core bound land where they would with
+// all of the core's buckets.
+TEST(MetricsCollector, ExportsASubsetOfTheCoreBucketsWithExactCounts) {
+  for (const auto& [core, wanted] :
+       {std::pair{buckets::rtt(), MetricsCollector::exportedRttBoundsNs()},
+        std::pair{buckets::heartbeatInterval(),
+                  MetricsCollector::exportedHeartbeatIntervalBoundsNs()}}) {
+    for (const std::int64_t w : wanted)
+      EXPECT_NE(std::find(core.begin(), core.end(), w), core.end())
+          << w << " ns is not a bound of the core's histogram";
+    EXPECT_EQ(MetricsCollector::exportedBuckets(core, wanted).seconds.size(), wanted.size());
+    EXPECT_LT(wanted.size(), core.size());
+  }
+  // A bound set the core no longer has: every bound rather than none.
+  EXPECT_EQ(MetricsCollector::exportedBuckets({1, 2, 3}, {7}).seconds.size(), 3u);
+
+  Scenario scenario;
+  std::vector<Nanos> intervals;
+  for (const Nanos bound : buckets::heartbeatInterval()) {
+    intervals.push_back(bound);      // on a bound: counts as <= it
+    intervals.push_back(bound + 1);  // just above
+  }
+  intervals.push_back(200 * kNanosPerSecond);  // beyond the last: +Inf only
+  for (const Nanos interval : intervals) {
+    scenario.clock.advance(interval);
+    scenario.publish(
+        scenario.event(Scenario::kM1, EventKind::kMessageIn, MessageClass::kHeartbeat));
+    scenario.apply();
+  }
+  intervals.push_back(30 * kNanosPerSecond);  // the Scenario's own two
+  intervals.push_back(30 * kNanosPerSecond);
+
+  const auto families = MetricsCollector(scenario.monitor).Collect();
+  const MetricFamily* hb = findFamily(families, "linkwatch_heartbeat_interval_seconds");
+  ASSERT_NE(hb, nullptr);
+  const auto& h = hb->metric.at(0).histogram;
+  const auto wanted = MetricsCollector::exportedHeartbeatIntervalBoundsNs();
+  ASSERT_EQ(h.bucket.size(), wanted.size() + 1);
+  for (std::size_t i = 0; i < wanted.size(); ++i) {
+    const auto expected = static_cast<std::uint64_t>(
+        std::count_if(intervals.begin(), intervals.end(), [&](Nanos v) { return v <= wanted[i]; }));
+    EXPECT_EQ(h.bucket[i].cumulative_count, expected) << "le " << h.bucket[i].upper_bound;
+  }
+  EXPECT_EQ(h.bucket.back().cumulative_count, intervals.size());
+  EXPECT_EQ(h.sample_count, intervals.size());
+}
+
 TEST(MetricsCollector, OmitsFamiliesWithNoSeriesYet) {
   Scenario scenario;  // no RTT probe was ever answered
   const auto families = MetricsCollector(scenario.monitor).Collect();
   EXPECT_EQ(findFamily(families, "linkwatch_rtt_last_seconds"), nullptr);
-  EXPECT_NE(findFamily(families, "linkwatch_rtt_seconds"), nullptr);
+  EXPECT_EQ(findFamily(families, "linkwatch_rtt_seconds"), nullptr);
+  EXPECT_NE(findFamily(families, "linkwatch_heartbeat_interval_seconds"), nullptr);
+}
+
+// Counts the series of one link in an exposition.
+std::size_t seriesOf(const std::string& text, const std::string& member) {
+  const std::string needle = "{member=\"" + member + "\",";
+  std::size_t n = 0;
+  for (std::size_t pos = 0; (pos = text.find(needle, pos)) != std::string::npos; ++pos) ++n;
+  return n;
+}
+
+TEST(MetricsCollector, ExportsMessageTypesAndHistogramsOnceSeen) {
+  Scenario scenario;
+  MetricsCollector collector(scenario.monitor);
+  const std::string before = collector.serialize();
+  // M3 never connected: no message type but garbled, no histogram; the incident counters
+  // are there at zero.
+  EXPECT_NE(before.find("linkwatch_messages_received_total{member=\"M3\",session=\"FIX.4.4:EXCH->"
+                        "M3\",msg_type=\"garbled\"} 0\n"),
+            std::string::npos);
+  EXPECT_EQ(before.find("linkwatch_messages_sent_total{member=\"M3\""), std::string::npos);
+  EXPECT_EQ(before.find("linkwatch_heartbeat_interval_seconds_count{member=\"M3\""),
+            std::string::npos);
+  EXPECT_NE(before.find("linkwatch_disconnects_total{member=\"M3\",session=\"FIX.4.4:EXCH->M3\","
+                        "reason=\"logout\"} 0\n"),
+            std::string::npos);
+  EXPECT_EQ(before.find("msg_type=\"application\""), std::string::npos);
+  const std::size_t quiet = seriesOf(before, "M3");
+
+  // An RTT probe answered, an application message each way.
+  SessionEvent probe =
+      scenario.event(Scenario::kM1, EventKind::kMessageOut, MessageClass::kTestRequest);
+  probe.flags = event_flag::kHasTestReqId | event_flag::kProbeTestReqId;
+  probe.testReqId = 7;
+  scenario.publish(probe);
+  scenario.apply();
+  scenario.clock.advance(2 * kNanosPerMilli);
+  SessionEvent answer =
+      scenario.event(Scenario::kM1, EventKind::kMessageIn, MessageClass::kHeartbeat);
+  answer.flags = event_flag::kHasTestReqId | event_flag::kProbeTestReqId;
+  answer.testReqId = 7;
+  scenario.publish(answer);
+  scenario.publish(scenario.event(Scenario::kM1, EventKind::kMessageIn));
+  scenario.publish(scenario.event(Scenario::kM1, EventKind::kMessageOut));
+  scenario.apply();
+
+  const std::string after = collector.serialize();
+  const std::string m1 = "{member=\"M1\",session=\"FIX.4.4:EXCH->M1\"";
+  EXPECT_NE(after.find("linkwatch_rtt_seconds_count" + m1 + "} 1\n"), std::string::npos);
+  EXPECT_NE(after.find("linkwatch_rtt_seconds_bucket" + m1 + ",le=\"0.005\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(after.find("linkwatch_rtt_seconds_bucket" + m1 + ",le=\"0.001\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(after.find("linkwatch_messages_received_total" + m1 + ",msg_type=\"application\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(after.find("linkwatch_messages_sent_total" + m1 + ",msg_type=\"test_request\"} 1\n"),
+            std::string::npos);
+  EXPECT_EQ(after.find("linkwatch_rtt_seconds_count{member=\"M2\""), std::string::npos);
+
+  // What a link costs: a quiet one, and one with traffic of every usual kind and probes.
+  const std::size_t busy = seriesOf(after, "M1");
+  RecordProperty("series_quiet_link", std::to_string(quiet));
+  RecordProperty("series_busy_link", std::to_string(busy));
+  std::printf("series a link: %zu never connected, %zu logged on with probes and traffic\n", quiet,
+              busy);
+  EXPECT_LE(quiet, 30u);
+  EXPECT_LE(busy, 70u);
+}
+
+TEST(MetricsCollector, StreamsInChunksAndStopsWhenTheSinkDoes) {
+  Scenario scenario;
+  MetricsCollector collector(scenario.monitor);
+  const std::string whole = collector.serialize();
+  std::string streamed;
+  std::size_t chunks = 0;
+  std::size_t largest = 0;
+  EXPECT_TRUE(collector.write(
+      [&](std::string_view chunk) {
+        ++chunks;
+        largest = std::max(largest, chunk.size());
+        streamed += chunk;
+        return true;
+      },
+      512));
+  EXPECT_EQ(streamed, whole);
+  EXPECT_GT(chunks, whole.size() / 2048);
+  EXPECT_LT(largest, 512u + 2048u);  // a chunk overshoots by at most one histogram
+
+  std::size_t calls = 0;
+  EXPECT_FALSE(collector.write(
+      [&](std::string_view) {
+        ++calls;
+        return false;  // the client went away
+      },
+      512));
+  EXPECT_EQ(calls, 1u);
 }
 
 // Not a benchmark (bench/ has those): checks that a 1,000-link exposition is complete and

@@ -2,12 +2,14 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <memory>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "http/http_server.hpp"
 #include "http/http_test_support.hpp"
+#include "http/metrics_collector.hpp"
 
 namespace linkwatch {
 namespace {
@@ -37,7 +39,8 @@ TEST_F(MetricsEndpoint, ServesTextFormatWithVersionedContentType) {
   EXPECT_EQ(r.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_NE(r.body.find("# HELP linkwatch_link_up "), std::string::npos);
   EXPECT_NE(r.body.find("# TYPE linkwatch_link_up gauge"), std::string::npos);
-  EXPECT_NE(r.body.find("# TYPE linkwatch_rtt_seconds histogram"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("# TYPE linkwatch_heartbeat_interval_seconds histogram"), std::string::npos)
+      << r.body;
 }
 
 TEST_F(MetricsEndpoint, PassesPromtoolCheckMetrics) {
@@ -143,13 +146,81 @@ TEST_F(MetricsEndpoint, HistogramBucketsAreCumulativeAndInSeconds) {
   };
   EXPECT_EQ(bucket("20"), 0);
   EXPECT_EQ(bucket("30"), 2);
-  EXPECT_EQ(bucket("120"), 2);
+  EXPECT_EQ(bucket("90"), 2);
+  EXPECT_FALSE(s.contains(linkSeries("linkwatch_heartbeat_interval_seconds_bucket", "M1",
+                                     "le=\"120\"")));  // not exported: see metrics_collector.cpp
   EXPECT_EQ(bucket("+Inf"), 2);
   EXPECT_EQ(s.at(linkSeries("linkwatch_heartbeat_interval_seconds_count", "M1")), 2);
   EXPECT_DOUBLE_EQ(s.at(linkSeries("linkwatch_heartbeat_interval_seconds_sum", "M1")), 60);
-  EXPECT_EQ(s.at(linkSeries("linkwatch_rtt_seconds_bucket", "M1", "le=\"0.0001\"")), 0);
-  EXPECT_EQ(s.at(linkSeries("linkwatch_rtt_seconds_count", "M1")), 0);
+  // No probe answered yet, no heartbeat interval for M2 and M3: no histogram until then.
+  EXPECT_FALSE(s.contains(linkSeries("linkwatch_rtt_seconds_count", "M1")));
+  EXPECT_FALSE(s.contains(linkSeries("linkwatch_heartbeat_interval_seconds_count", "M3")));
   EXPECT_TRUE(s.contains("linkwatch_event_apply_delay_seconds_bucket{le=\"+Inf\"}"));
+}
+
+// HTTP/1.0 cannot take chunks: the same text, whole, with its Content-Length.
+HttpResult getHttp10(const std::string& url) {
+  HttpResult result;
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_0);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, &testing::appendBody);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &result.body);
+  curl_easy_setopt(curl.get(), CURLOPT_HEADERFUNCTION, &testing::appendHeader);
+  curl_easy_setopt(curl.get(), CURLOPT_HEADERDATA, &result.headers);
+  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT, 30L);
+  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  EXPECT_EQ(curl_easy_perform(curl.get()), CURLE_OK);
+  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &result.status);
+  return result;
+}
+
+// The scrape duration differs from one scrape to the next; everything else must not.
+std::string withoutScrapeDuration(std::string text) {
+  const std::string key = "\nlinkwatch_scrape_duration_seconds ";
+  const std::size_t at = text.find(key);
+  if (at != std::string::npos)
+    text.erase(at + key.size(), text.find('\n', at + 1) - at - key.size());
+  return text;
+}
+
+// 2,000 links are ~70 chunks: HTTP/1.1 gets them as they are written, HTTP/1.0 and HEAD the
+// whole text with its length, and all three agree.
+TEST(MetricsEndpointScale, StreamsLargeScrapesInChunksAsTheWholeText) {
+  MonitorConfig config;
+  config.historySize = 16;
+  config.eventQueueCapacity = 1024;
+  for (int i = 0; i < 2000; ++i)
+    config.links.push_back(testing::makeLink(
+        "MBR" + std::to_string(i), "Member " + std::to_string(i), Criticality::kStandard));
+  ManualClock clock;
+  LinkMonitor monitor(std::move(config), clock);
+  HttpServer server(monitor, "127.0.0.1", 0);
+  server.start();
+
+  const HttpResult chunked = httpRequest(server.url() + "/metrics");
+  ASSERT_EQ(chunked.status, 200);
+  EXPECT_EQ(chunked.header("transfer-encoding"), "chunked");
+  EXPECT_EQ(chunked.header("content-length"), "");
+  EXPECT_EQ(chunked.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_GT(chunked.body.size(), 20 * MetricsCollector::kChunkBytes);
+  EXPECT_EQ(parseSamples(chunked.body).count("linkwatch_links{state=\"down\"}"), 1u);
+  EXPECT_TRUE(chunked.body.ends_with("\n"));
+
+  const HttpResult whole = getHttp10(server.url() + "/metrics");
+  ASSERT_EQ(whole.status, 200);
+  EXPECT_EQ(whole.header("transfer-encoding"), "");
+  EXPECT_EQ(whole.header("content-length"), std::to_string(whole.body.size()));
+  EXPECT_EQ(withoutScrapeDuration(whole.body), withoutScrapeDuration(chunked.body));
+
+  const HttpResult head = httpRequest(server.url() + "/metrics", "HEAD");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_TRUE(head.body.empty());
+  EXPECT_FALSE(head.header("content-length").empty());
+
+  // A second streamed scrape after the whole ones: the same text again.
+  EXPECT_EQ(withoutScrapeDuration(httpRequest(server.url() + "/metrics").body),
+            withoutScrapeDuration(chunked.body));
 }
 
 TEST_F(MetricsEndpoint, EscapesQuotesAndBackslashesInLabelValues) {

@@ -5,6 +5,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -37,6 +38,46 @@ TEST(TextFormat, MatchesTextSerializerOnAMonitorScrape) {
   testing::Scenario scenario;
   const auto families = MetricsCollector(scenario.monitor).Collect();
   EXPECT_EQ(toTextFormat(families), reference(families));
+}
+
+// What /metrics serves (MetricsCollector::write, streamed without building the model) is
+// TextSerializer's rendering of what Collect() builds, on a scrape with every kind of family:
+// probes answered, messages each way, hostile label values, links never connected.
+TEST(TextFormat, StreamedScrapeIsTextSerializersRenderingOfTheModel) {
+  testing::Scenario scenario;
+  using testing::Scenario;
+  SessionEvent probe =
+      scenario.event(Scenario::kM1, EventKind::kMessageOut, MessageClass::kTestRequest);
+  probe.flags = event_flag::kHasTestReqId | event_flag::kProbeTestReqId;
+  probe.testReqId = 1;
+  scenario.publish(probe);
+  scenario.apply();
+  scenario.clock.advance(1234567);
+  SessionEvent answer =
+      scenario.event(Scenario::kM1, EventKind::kMessageIn, MessageClass::kHeartbeat);
+  answer.flags = event_flag::kHasTestReqId | event_flag::kProbeTestReqId;
+  answer.testReqId = 1;
+  scenario.publish(answer);
+  scenario.publish(scenario.event(Scenario::kM1, EventKind::kMessageIn, MessageClass::kReject));
+  scenario.publish(scenario.event(Scenario::kM2, EventKind::kMessageOut));
+  scenario.apply();
+
+  MetricsCollector collector(scenario.monitor);
+  collector.recordScrapeDuration(12345678);
+  const std::string expected = reference(collector.Collect());
+  EXPECT_NE(expected.find("linkwatch_rtt_seconds_bucket"), std::string::npos);
+  EXPECT_NE(expected.find("Best\\\""), std::string::npos);  // an escaped label value
+  EXPECT_EQ(collector.serialize(), expected);
+  for (const std::size_t chunkBytes : {std::size_t{1}, std::size_t{100}, std::size_t{1} << 20}) {
+    std::string streamed;
+    EXPECT_TRUE(collector.write(
+        [&](std::string_view chunk) {
+          streamed += chunk;
+          return true;
+        },
+        chunkBytes));
+    EXPECT_EQ(streamed, expected) << "chunks of " << chunkBytes;
+  }
 }
 
 TEST(TextFormat, MatchesTextSerializerOnEdgeCases) {
