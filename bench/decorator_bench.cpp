@@ -312,7 +312,11 @@ struct World {
         monitoringApp(hub, directory, &monitoredInner),
         monitoringLogs(hub, directory, nullptr),
         plain(kPlainMember, plainApp, nullptr),
-        monitored(kMonitoredMember, monitoringApp, &monitoringLogs) {}
+        monitored(kMonitoredMember, monitoringApp, &monitoringLogs) {
+    // The session is logged on: LinkMonitor marks an up link's routine messages as not
+    // needing a prompt wake-up of the core (EventHub::setPromptWake); do as it does.
+    hub.setPromptWake(0, false);
+  }
 
   EventHub hub;
   SessionDirectory directory;

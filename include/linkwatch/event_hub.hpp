@@ -41,6 +41,19 @@ inline bool isConnectivityEvent(EventKind kind) noexcept {
   }
 }
 
+// Whether the core thread must wake for this event at once. Routine traffic of a link that is
+// up (Heartbeats without a TestReqID, application messages, neither resent) changes no
+// state: it only moves the link's heartbeat deadline later, and the core drains the lanes
+// before it fires any deadline. Such events wait in their lane for the core's next wake-up
+// (a deadline, another event, or its periodic sweep), which spares the FIX thread the
+// FUTEX_WAKE system call that otherwise dominates its cost per message.
+inline bool isRoutineMessage(const SessionEvent& e) noexcept {
+  if (e.kind != EventKind::kMessageIn && e.kind != EventKind::kMessageOut) return false;
+  if (e.messageClass != MessageClass::kHeartbeat && e.messageClass != MessageClass::kApplication)
+    return false;
+  return (e.flags & static_cast<std::uint8_t>(~event_flag::kHasSendingTime)) == 0;
+}
+
 // Another supply of events for the core thread, drained alongside the hub's own lanes: the
 // shared-memory lanes of QuickFIX worker processes (src/core/shm_event_channel.cpp). Called
 // on the consumer thread only, except empty(), which producers' wake-up logic never calls.
@@ -57,6 +70,9 @@ class EventHub {
  public:
   static constexpr std::size_t kDefaultLanes = 16;
   static constexpr std::size_t kDrainBatch = 256;
+  // Routine messages left waiting in one lane before their producer wakes the core anyway:
+  // bounds the backlog (and the lane's share of the cache) on a busy link.
+  static constexpr std::size_t kMaxLazyBacklog = 1024;
 
   EventHub(std::size_t linkCount, std::size_t laneCapacity, std::size_t laneCount = kDefaultLanes);
   ~EventHub();
@@ -67,6 +83,15 @@ class EventHub {
   // a lane). Returns false when the event was dropped (connectivity events are deferred
   // instead, and still return true).
   bool publish(const SessionEvent& event) noexcept;
+
+  // Consumer side: whether routine messages of `link` wake the core (true, the initial
+  // value) or wait for its next wake-up (false: the core sets this while the link is up).
+  void setPromptWake(LinkIndex link, bool prompt) noexcept {
+    if (link < linkCount_) promptWake_[link].store(prompt ? 1 : 0, std::memory_order_relaxed);
+  }
+  bool promptWake(LinkIndex link) const noexcept {
+    return link >= linkCount_ || promptWake_[link].load(std::memory_order_relaxed) != 0;
+  }
 
   // Consumer side: the one core thread. Calls sink(const SessionEvent&) for up to `max`
   // queued events, then for every deferred connectivity event. Returns events delivered.
@@ -86,6 +111,10 @@ class EventHub {
   void shareWakeWord(std::atomic<std::uint32_t>& word) noexcept;
 
   bool empty() const noexcept;
+  // Whether the consumer is (about to be) asleep in waitForEvents: for tests and diagnostics.
+  bool consumerSleeping() const noexcept {
+    return sleepWord_->load(std::memory_order_acquire) != 0;
+  }
   std::size_t depth() const noexcept;
   std::uint64_t dropped() const noexcept;
   std::uint64_t deferred() const noexcept { return deferred_.load(std::memory_order_relaxed); }
@@ -117,7 +146,9 @@ class EventHub {
 
   Lane* laneForThisThread() noexcept;
   void defer(const SessionEvent& event) noexcept;
-  void wakeIfSleeping() noexcept;
+  // `event` was just pushed (into `lane`, or the shared lane when null): wake the consumer if
+  // it sleeps and the event needs it.
+  void wakeIfSleeping(const SessionEvent& event, const Lane* lane) noexcept;
   template <class Sink>
   std::size_t drainDeferred(Sink& sink);
 
@@ -133,6 +164,9 @@ class EventHub {
   std::unique_ptr<DeferredSlot[]> deferredSlots_;
   std::unique_ptr<std::atomic<std::uint64_t>[]> deferredDirty_;  // one bit a link
   std::size_t deferredWords_;
+  std::size_t laneCapacity_;
+  std::size_t lazyBacklog_;  // kMaxLazyBacklog, or less for small lanes
+  std::unique_ptr<std::atomic<std::uint8_t>[]> promptWake_;  // one a link, read by producers
 
   alignas(kCacheLineSize) std::atomic<bool> deferredPending_{false};
   alignas(kCacheLineSize) std::atomic<std::uint32_t> sleeping_{0};  // futex word

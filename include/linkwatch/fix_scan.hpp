@@ -16,8 +16,15 @@ constexpr char kProbeTestReqIdPrefix[] = "LW";
 
 // Fills messageClass, msgType, seqNum, sendingTime, testReqId, aux/aux2 and flags of
 // `event` from a raw FIX message (SOH-separated tag=value). Unparseable input gives
-// MessageClass::kGarbled; never reads outside [data, data + size).
-void scanFixMessage(const char* data, std::size_t size, SessionEvent& event) noexcept;
+// MessageClass::kGarbled; never reads outside [data, data + size). An application message
+// is read only up to the end of its standard header: its body holds nothing the monitor
+// uses. An application message's SendingTime is parsed only when `readApplicationSendingTime`
+// (it is the costliest field, and the monitor samples it); admin messages' always.
+void scanFixMessage(const char* data, std::size_t size, SessionEvent& event,
+                    bool readApplicationSendingTime = true) noexcept;
+
+// Whether `tag` belongs to the FIX standard header (FIX 4.0 to 5.0 SP2, FIXT.1.1).
+bool isStandardHeaderTag(std::uint32_t tag) noexcept;
 
 // Parses a FIX UTCTimestamp (YYYYMMDD-HH:MM:SS[.fraction]) into Unix nanoseconds.
 bool parseUtcTimestamp(const char* data, std::size_t size, Nanos& out) noexcept;

@@ -63,7 +63,9 @@ EventHub::EventHub(std::size_t linkCount, std::size_t laneCapacity, std::size_t 
       sleepWord_(&sleeping_),
       futexWait_(FUTEX_WAIT_PRIVATE),
       futexWake_(FUTEX_WAKE_PRIVATE),
-      deferredWords_((linkCount + 63) / 64) {
+      deferredWords_((linkCount + 63) / 64),
+      laneCapacity_(laneCapacity),
+      lazyBacklog_(laneCapacity / 4 < kMaxLazyBacklog ? laneCapacity / 4 : kMaxLazyBacklog) {
   if (laneCount == 0 || laneCapacity < 2) throw std::invalid_argument("EventHub: empty lanes");
   lanes_.reserve(laneCount);
   for (std::size_t i = 0; i < laneCount; ++i)
@@ -78,6 +80,8 @@ EventHub::EventHub(std::size_t linkCount, std::size_t laneCapacity, std::size_t 
     }
   deferredDirty_ = std::make_unique<std::atomic<std::uint64_t>[]>(deferredWords_ + 1);
   for (std::size_t w = 0; w <= deferredWords_; ++w) deferredDirty_[w].store(0);
+  promptWake_ = std::make_unique<std::atomic<std::uint8_t>[]>(linkCount == 0 ? 1 : linkCount);
+  for (std::size_t l = 0; l < linkCount; ++l) promptWake_[l].store(1, std::memory_order_relaxed);
 }
 
 EventHub::~EventHub() = default;
@@ -155,13 +159,13 @@ bool EventHub::publish(const SessionEvent& event) noexcept {
   if (!pushed) {
     if (isConnectivityEvent(event.kind) && event.link < linkCount_) {
       defer(event);
-      wakeIfSleeping();
+      wakeIfSleeping(event, nullptr);
       return true;
     }
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  wakeIfSleeping();
+  wakeIfSleeping(event, lane);
   return true;
 }
 
@@ -177,10 +181,12 @@ void EventHub::defer(const SessionEvent& event) noexcept {
   deferred_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void EventHub::wakeIfSleeping() noexcept {
-  // Store-buffer pattern against waitForEvents: the push above, then a read of the
-  // consumer's flag; the consumer sets the flag, then re-checks the lanes. A full barrier on
-  // each side means at least one of the two sees the other: no lost wake-up.
+void EventHub::wakeIfSleeping(const SessionEvent& event, const Lane* lane) noexcept {
+  // Store-buffer pattern against the consumer: the push above, then a read of the
+  // consumer's flags (its sleep word, and whether this link's routine messages need it);
+  // the consumer writes those flags, then re-checks the lanes before it sleeps. A full
+  // barrier on each side means at least one of the two sees the other: no lost wake-up, and
+  // no routine message left waiting after its link stopped being up.
 #if defined(__SANITIZE_THREAD__)
   // TSan does not model fences: a read-modify-write on the flag is the equivalent it can
   // check (slower: every producer writes the flag's cache line).
@@ -190,7 +196,13 @@ void EventHub::wakeIfSleeping() noexcept {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   const bool asleep = sleepWord_->load(std::memory_order_relaxed) != 0;
 #endif
-  if (asleep && sleepWord_->exchange(0, std::memory_order_acq_rel) != 0) {
+  if (!asleep) return;
+  // A routine message of an up link waits for the core's next wake-up, unless its lane has
+  // a backlog (isRoutineMessage, setPromptWake).
+  if (isRoutineMessage(event) && !promptWake(event.link) && lane != nullptr &&
+      lane->queue.write_available() + lazyBacklog_ > laneCapacity_)
+    return;
+  if (sleepWord_->exchange(0, std::memory_order_acq_rel) != 0) {
     futex(sleepWord_, futexWake_, 1, nullptr);
   }
 }

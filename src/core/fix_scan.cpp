@@ -118,7 +118,46 @@ bool parseUtcTimestamp(const char* data, std::size_t size, Nanos& out) noexcept 
   return true;
 }
 
-void scanFixMessage(const char* data, std::size_t size, SessionEvent& event) noexcept {
+bool isStandardHeaderTag(std::uint32_t tag) noexcept {
+  switch (tag) {
+    case 8:
+    case 9:
+    case 34:
+    case 35:
+    case 43:
+    case 49:
+    case 50:
+    case 52:
+    case 56:
+    case 57:
+    case 90:
+    case 91:
+    case 97:
+    case 115:
+    case 116:
+    case 122:
+    case 128:
+    case 129:
+    case 142:
+    case 143:
+    case 144:
+    case 145:
+    case 212:
+    case 213:
+    case 347:
+    case 369:
+    case 627:
+    case 1128:
+    case 1129:
+    case 1156:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void scanFixMessage(const char* data, std::size_t size, SessionEvent& event,
+                    bool readApplicationSendingTime) noexcept {
   event.messageClass = MessageClass::kGarbled;
   std::memset(event.msgType, 0, sizeof event.msgType);
   bool sawType = false;
@@ -139,6 +178,8 @@ void scanFixMessage(const char* data, std::size_t size, SessionEvent& event) noe
     const char* valueEnd = soh != nullptr ? static_cast<const char*>(soh) : end;
     const std::string_view value(valueBegin, static_cast<std::size_t>(valueEnd - valueBegin));
     p = soh != nullptr ? valueEnd + 1 : end;  // never form a pointer past the end
+    // An application message's body holds nothing the monitor reads.
+    if (event.messageClass == MessageClass::kApplication && !isStandardHeaderTag(tag)) break;
     switch (tag) {
       case 35: {
         sawType = true;
@@ -152,7 +193,8 @@ void scanFixMessage(const char* data, std::size_t size, SessionEvent& event) noe
         event.seqNum = toU32(value);
         break;
       case 52:
-        if (parseUtcTimestamp(value.data(), value.size(), event.sendingTime))
+        if ((readApplicationSendingTime || event.messageClass != MessageClass::kApplication) &&
+            parseUtcTimestamp(value.data(), value.size(), event.sendingTime))
           event.flags |= event_flag::kHasSendingTime;
         break;
       case 112: {

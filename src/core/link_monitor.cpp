@@ -15,6 +15,9 @@ constexpr Nanos kSpinNs = 20 * kNanosPerMicro;
 // How often flap windows are re-counted while nothing else happens.
 constexpr Nanos kSweepInterval = kNanosPerSecond;
 constexpr std::size_t kFlapRing = 64;
+// Routine messages of up links do not wake the core (EventHub::setPromptWake); it comes back
+// for them at least this often, so counters and last-message times lag by no more.
+constexpr Nanos kRoutineFlushInterval = 100 * kNanosPerMilli;
 
 void bump(Counter& c, std::uint64_t by = 1) {
   c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
@@ -168,7 +171,8 @@ void LinkMonitor::runLoop() {
     applyCommands(nowMono, nowWall);
     fireDeadlines(nowMono, nowWall);
     if (n != 0) continue;
-    const Nanos wakeAt = std::min(deadlines_->earliest(), deadlines_->nextSweep);
+    const Nanos wakeAt =
+        std::min({deadlines_->earliest(), deadlines_->nextSweep, nowMono + kRoutineFlushInterval});
     hub_->waitForEvents(wakeAt, kSpinNs);
   }
   // What was published before stop() is still applied.
@@ -196,7 +200,10 @@ std::size_t LinkMonitor::drainAndApply() {
 }
 
 void LinkMonitor::apply(const SessionEvent& e, Nanos nowMono, Nanos nowWall) {
-  monitorStats_.applyDelay.observe(std::max<Nanos>(nowMono - e.monotonic, 0));
+  // Routine messages of an up link wait for the core's next wake-up on purpose (see
+  // isRoutineMessage): their delay says nothing about how fast a change is seen.
+  if (!isRoutineMessage(e) || hub_->promptWake(e.link))
+    monitorStats_.applyDelay.observe(std::max<Nanos>(nowMono - e.monotonic, 0));
   if (e.link >= machines_.size()) {
     if (e.kind == EventKind::kUnknownSession) bump(monitorStats_.unknownSessionLogons);
     return;
@@ -290,6 +297,8 @@ void LinkMonitor::reevaluate(LinkIndex link, Nanos nowMono, Nanos nowWall, Nanos
     s.reason.store(t.reason, std::memory_order_relaxed);
     s.stateSinceWall.store(t.wall, std::memory_order_relaxed);
     s.state.store(t.to, std::memory_order_release);
+    // While the link is up its routine messages need not wake the core (event_hub.hpp).
+    hub_->setPromptWake(link, t.to != LinkState::kUp);
     // An operator's maintenance window is not a flap of the link, nor is the first
     // observation of a link restored as unknown after a restart.
     if (t.from != t.to && t.from != LinkState::kMaintenance && t.to != LinkState::kMaintenance &&

@@ -7,6 +7,11 @@
 #include "fix/event_stamp.hpp"
 
 namespace linkwatch {
+namespace {
+
+constexpr Nanos kSendingTimeSampleInterval = 100 * kNanosPerMilli;
+
+}  // namespace
 
 void MonitoringLog::clear() {
   if (inner_ != nullptr) inner_->clear();
@@ -19,7 +24,11 @@ void MonitoringLog::backup() {
 void MonitoringLog::onIncoming(const std::string& message) {
   if (link_ != kNoLink) {
     SessionEvent e = stampEvent(EventKind::kMessageIn, link_);
-    scanFixMessage(message.data(), message.size(), e);
+    const bool sample = e.monotonic >= nextSendingTimeSample_.load(std::memory_order_relaxed);
+    if (sample)
+      nextSendingTimeSample_.store(e.monotonic + kSendingTimeSampleInterval,
+                                   std::memory_order_relaxed);
+    scanFixMessage(message.data(), message.size(), e, sample);
     hub_.publish(e);
   }
   if (inner_ != nullptr) inner_->onIncoming(message);
@@ -28,7 +37,8 @@ void MonitoringLog::onIncoming(const std::string& message) {
 void MonitoringLog::onOutgoing(const std::string& message) {
   if (link_ != kNoLink) {
     SessionEvent e = stampEvent(EventKind::kMessageOut, link_);
-    scanFixMessage(message.data(), message.size(), e);
+    // The monitor reads the SendingTime of inbound messages only (their skew).
+    scanFixMessage(message.data(), message.size(), e, false);
     hub_.publish(e);
   }
   if (inner_ != nullptr) inner_->onOutgoing(message);

@@ -5,6 +5,8 @@
 
 #include <quickfix/Log.h>
 
+#include <atomic>
+
 #include <linkwatch/event_hub.hpp>
 
 #include "fix/session_directory.hpp"
@@ -29,6 +31,9 @@ class MonitoringLog : public FIX::Log {
   EventHub& hub_;
   const LinkIndex link_;
   FIX::Log* inner_;  // owned by the inner factory
+  // SendingTime of inbound application messages is parsed at most once per interval: the
+  // skew it gives is a gauge, and parsing it is the costliest part of the scan.
+  std::atomic<Nanos> nextSendingTimeSample_{0};
 };
 
 class MonitoringLogFactory : public FIX::LogFactory {

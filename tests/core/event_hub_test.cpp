@@ -109,6 +109,57 @@ TEST(EventHub, WakesASleepingConsumerPromptly) {
   EXPECT_TRUE(woke.load());
 }
 
+// Publishes `event` once the consumer sleeps in a wait of `wait` (the hub must be empty, or
+// the consumer would not sleep); returns how long the wait lasted in all.
+Nanos waitAcrossPublish(EventHub& hub, const SessionEvent& event, Nanos wait, int copies = 1) {
+  Nanos waited = 0;
+  std::thread consumer([&] {
+    const Nanos start = monotonicNow();
+    hub.waitForEvents(start + wait, 0);
+    waited = monotonicNow() - start;
+  });
+  const Nanos giveUp = monotonicNow() + 10 * kNanosPerSecond;
+  while (!hub.consumerSleeping() && monotonicNow() < giveUp) std::this_thread::yield();
+  for (int i = 0; i < copies; ++i) hub.publish(event);
+  consumer.join();
+  return waited;
+}
+
+TEST(EventHub, RoutineMessagesOfAnUpLinkWaitForTheConsumersNextWakeUp) {
+  EventHub hub(2, 8192);
+  hub.setPromptWake(0, false);  // link 0 is up; link 1 is not
+  SessionEvent heartbeat = makeEvent(EventKind::kMessageIn, 0, monotonicNow());
+  heartbeat.messageClass = MessageClass::kHeartbeat;
+  heartbeat.flags = event_flag::kHasSendingTime;
+  const Nanos wait = 300 * kNanosPerMilli;
+  // Not woken: the wait runs to its deadline, and the heartbeat is still delivered after.
+  EXPECT_GE(waitAcrossPublish(hub, heartbeat, wait), wait);
+  EXPECT_EQ(drainAll(hub).size(), 1u);
+
+  // Anything that may change the state wakes at once: the same message on a link that is
+  // not up, an answer to a TestRequest, a resent message, an admin message, a logout.
+  const Nanos longWait = 20 * kNanosPerSecond;
+  SessionEvent other = heartbeat;
+  other.link = 1;
+  SessionEvent answer = heartbeat;
+  answer.flags |= event_flag::kHasTestReqId;
+  SessionEvent resent = heartbeat;
+  resent.messageClass = MessageClass::kApplication;
+  resent.flags = event_flag::kPossDup;
+  SessionEvent reject = heartbeat;
+  reject.messageClass = MessageClass::kReject;
+  for (const SessionEvent& prompt :
+       {other, answer, resent, reject, makeEvent(EventKind::kLogout, 0, monotonicNow())}) {
+    EXPECT_LT(waitAcrossPublish(hub, prompt, longWait), longWait);
+    EXPECT_EQ(drainAll(hub).size(), 1u);
+  }
+
+  // A backlog of routine messages wakes the consumer too: the lane never fills unnoticed.
+  EXPECT_LT(
+      waitAcrossPublish(hub, heartbeat, longWait, static_cast<int>(EventHub::kMaxLazyBacklog)),
+      longWait);
+}
+
 TEST(EventHub, ReleasesTheLaneOfAThreadThatEnded) {
   EventHub hub(1, 64, 1);
   for (int i = 0; i < 3; ++i) {

@@ -32,6 +32,33 @@ TEST(FixScan, ReadsHeartbeatWithOurProbeId) {
   EXPECT_EQ(e.sendingTime, 1767225600LL * kNanosPerSecond + 1250 * kNanosPerMilli);
 }
 
+TEST(FixScan, ReadsAnApplicationMessageOnlyUpToTheEndOfItsHeader) {
+  // 112 and 36 in an order's body must not be taken for a TestReqID or a NewSeqNo.
+  const auto e =
+      scan(fix("8=FIX.4.4|9=90|35=D|34=7|43=Y|49=BANK|52=20260101-00:00:01|56=EXCH|11=ORD1|112=LW9|"
+               "36=99|34=8|10=000|"));
+  EXPECT_EQ(e.messageClass, MessageClass::kApplication);
+  EXPECT_EQ(std::string(e.msgType, 1), "D");
+  EXPECT_EQ(e.seqNum, 7u);
+  EXPECT_TRUE(e.flags & event_flag::kPossDup);
+  EXPECT_TRUE(e.flags & event_flag::kHasSendingTime);
+  EXPECT_FALSE(e.flags & event_flag::kHasTestReqId);
+  EXPECT_EQ(e.aux, 0u);
+}
+
+TEST(FixScan, SkipsAnApplicationMessagesSendingTimeWhenAskedButNeverAnAdminOnes) {
+  const std::string order = fix("8=FIX.4.4|9=40|35=D|34=7|52=20260101-00:00:01|11=A|10=000|");
+  const std::string heartbeat = fix("8=FIX.4.4|9=40|35=0|34=8|52=20260101-00:00:01|10=000|");
+  SessionEvent e;
+  std::memset(&e, 0, sizeof e);
+  scanFixMessage(order.data(), order.size(), e, false);
+  EXPECT_FALSE(e.flags & event_flag::kHasSendingTime);
+  EXPECT_EQ(e.seqNum, 7u);
+  std::memset(&e, 0, sizeof e);
+  scanFixMessage(heartbeat.data(), heartbeat.size(), e, false);
+  EXPECT_TRUE(e.flags & event_flag::kHasSendingTime);
+}
+
 TEST(FixScan, RecognisesQuickfixsOwnTestReqId) {
   const auto e = scan(fix("8=FIX.4.4|9=5|35=1|112=TEST|10=000|"));
   EXPECT_EQ(e.messageClass, MessageClass::kTestRequest);

@@ -66,6 +66,22 @@ TEST_F(LinkMonitorTest, OwnDeadlineDegradesAtHeartBtIntPlusGraceNotAtQuickfixsTi
   EXPECT_EQ(monitor.stats(0).reason.load(), LinkReason::kHeartbeatLate);
 }
 
+TEST_F(LinkMonitorTest, OnlyAnUpLinksRoutineMessagesMayWaitForTheCoresNextWakeUp) {
+  EXPECT_TRUE(monitor.hub().promptWake(0));  // down
+  monitor.hub().publish(at(EventKind::kLogon, 0));
+  monitor.runOnce();
+  EXPECT_FALSE(monitor.hub().promptWake(0));  // up
+  EXPECT_TRUE(monitor.hub().promptWake(1));   // still down
+  clock.advance(1200 * kNanosPerMilli);
+  monitor.runOnce();
+  ASSERT_EQ(monitor.stats(0).state.load(), LinkState::kDegraded);
+  EXPECT_TRUE(monitor.hub().promptWake(0));  // its next heartbeat must be applied at once
+  monitor.hub().publish(at(EventKind::kMessageIn, 0, MessageClass::kHeartbeat));
+  monitor.runOnce();
+  EXPECT_EQ(monitor.stats(0).state.load(), LinkState::kUp);
+  EXPECT_FALSE(monitor.hub().promptWake(0));
+}
+
 TEST_F(LinkMonitorTest, CountsDisconnectsByReasonAndFlaps) {
   monitor.hub().publish(at(EventKind::kLogon, 1));
   monitor.runOnce();

@@ -57,11 +57,21 @@ void checkScanAgainstFixMessage(const char* text, std::size_t size, const Sessio
   if (!message.assign(std::string(text, size))) return;
   // Both read tags of at most 9 digits up to '=' and values up to SOH. scanFixMessage keeps the
   // last 35 and 34 it sees, FixMessage::get the first: compare messages that carry each once.
+  // An application message is read only up to the end of its standard header.
   int msgTypes = 0;
   int seqNums = 0;
+  bool typeSeen = false;
+  bool inBody = false;
+  bool seqNumInBody = false;
+  const bool application = event.messageClass == linkwatch::MessageClass::kApplication;
   for (const auto& f : message.fields()) {
+    if (typeSeen && application &&
+        !linkwatch::isStandardHeaderTag(static_cast<std::uint32_t>(f.tag)))
+      inBody = true;
+    typeSeen = typeSeen || f.tag == 35;
     msgTypes += f.tag == 35;
     seqNums += f.tag == 34;
+    seqNumInBody = seqNumInBody || (f.tag == 34 && inBody);
   }
   if (msgTypes == 1) {
     const std::string_view type = *message.get(35);
@@ -73,7 +83,7 @@ void checkScanAgainstFixMessage(const char* text, std::size_t size, const Sessio
     LW_FUZZ_CHECK(event.messageClass == linkwatch::MessageClass::kGarbled,
                   "a message without MsgType is not garbled");
   }
-  if (seqNums == 1) {
+  if (seqNums == 1 && !seqNumInBody) {
     const auto seq = message.getInt(34);
     const std::uint32_t expected =
         seq && *seq <= 0xFFFFFFFFLL ? static_cast<std::uint32_t>(*seq) : 0;
