@@ -200,9 +200,9 @@ std::size_t LinkMonitor::drainAndApply() {
 }
 
 void LinkMonitor::apply(const SessionEvent& e, Nanos nowMono, Nanos nowWall) {
-  // Routine messages of an up link wait for the core's next wake-up on purpose (see
-  // isRoutineMessage): their delay says nothing about how fast a change is seen.
-  if (!isRoutineMessage(e) || hub_->promptWake(e.link))
+  // Routine messages may wait for the core's next wake-up on purpose (isRoutineMessage):
+  // their delay says nothing about how fast a change is seen.
+  if (!isRoutineMessage(e))
     monitorStats_.applyDelay.observe(std::max<Nanos>(nowMono - e.monotonic, 0));
   if (e.link >= machines_.size()) {
     if (e.kind == EventKind::kUnknownSession) bump(monitorStats_.unknownSessionLogons);

@@ -554,8 +554,8 @@ void MetricsCollector::emit(Out& out) const {
          number(ms.transitions));
   wholeHistogram("linkwatch_event_apply_delay_seconds",
                  "Delay from publishing a session event on a FIX thread to applying it on the "
-                 "core thread (routine messages of up links excepted: they wait for the core's "
-                 "next wake-up).",
+                 "core thread, for events that can change a link's state (routine Heartbeats and "
+                 "application messages may wait for the core's next wake-up).",
                  ms.applyDelay);
   if (const Nanos started = ms.startedWall.load(std::memory_order_relaxed); started != 0)
     single("linkwatch_start_time_seconds", "Unix time at which the monitor started.", kGauge,

@@ -39,6 +39,8 @@ class Process {
   Process(std::vector<std::string> args, const std::string& logFile) : log_(logFile) {
     pid_ = ::fork();
     if (pid_ == 0) {
+      // A group of its own: a wrapper script's children (jspurefix's node) end with it.
+      ::setpgid(0, 0);
       if (std::freopen(logFile.c_str(), "w", stdout) == nullptr ||
           std::freopen(logFile.c_str(), "a", stderr) == nullptr) {
         std::_Exit(126);
@@ -50,10 +52,11 @@ class Process {
       ::execv(argv[0], argv.data());
       std::_Exit(127);
     }
+    if (pid_ > 0) ::setpgid(pid_, pid_);  // either side may run first
   }
   ~Process() {
     if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
+      ::kill(-pid_, SIGKILL);
       ::waitpid(pid_, nullptr, 0);
     }
   }
@@ -66,6 +69,7 @@ class Process {
     const bool ended =
         eventually([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, timeout);
     if (!ended) return std::nullopt;
+    ::kill(-pid_, SIGKILL);  // anything it left behind in its group
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
@@ -73,6 +77,7 @@ class Process {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGTERM);
     ::waitpid(pid_, nullptr, 0);
+    ::kill(-pid_, SIGKILL);  // anything it left behind in its group
     pid_ = -1;
   }
   std::string output() const { return readFile(log_); }
