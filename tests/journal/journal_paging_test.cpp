@@ -15,6 +15,8 @@
 #include "journal/journal.hpp"
 #include "journal/segment_format.hpp"
 
+#include "common/test_support.hpp"
+
 namespace linkwatch::journal {
 namespace {
 
@@ -69,15 +71,6 @@ std::vector<std::uint64_t> descending(std::uint64_t from, std::uint64_t to) {
 
 class JournalPaging : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir = (fs::temp_directory_path() /
-           ("lw-paging-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name()))
-              .string();
-    fs::remove_all(dir);
-  }
-  void TearDown() override { fs::remove_all(dir); }
-
   // Eight records in memory, about ten per segment, every segment kept.
   JournalOptions options() const {
     JournalOptions o;
@@ -114,7 +107,8 @@ class JournalPaging : public ::testing::Test {
     ASSERT_TRUE(j.flush(30 * kSec));
   }
 
-  std::string dir;
+  test_support::TempDir temp;  // one directory a test, removed after it
+  const std::string dir = temp.path().string();
   ManualClock clock;
   std::ostringstream log;
   std::uint64_t written = 0;

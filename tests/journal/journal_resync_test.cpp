@@ -14,6 +14,8 @@
 #include "journal/journal_reader.hpp"
 #include "journal/segment_format.hpp"
 
+#include "common/test_support.hpp"
+
 namespace linkwatch::journal {
 namespace {
 
@@ -159,22 +161,13 @@ TEST(JournalResync, AHostileSegmentOfPlausibleLengthsIsBoundedWork) {
 
 class JournalResyncOnDisk : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir = (fs::temp_directory_path() /
-           ("lw-resync-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name()))
-              .string();
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  void TearDown() override { fs::remove_all(dir); }
-
   void write(std::uint64_t firstId, const std::string& bytes) {
     std::ofstream out(dir + "/" + segmentFileName(firstId), std::ios::binary | std::ios::trunc);
     out << bytes;
   }
 
-  std::string dir;
+  test_support::TempDir temp;  // one directory a test, removed after it
+  const std::string dir = temp.path().string();
 };
 
 TEST_F(JournalResyncOnDisk, StartupRestoresEveryRecordAroundTheDamageAndSaysWhere) {

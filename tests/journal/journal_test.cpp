@@ -11,6 +11,8 @@
 #include "journal/crc32c.hpp"
 #include "journal/segment_format.hpp"
 
+#include "common/test_support.hpp"
+
 namespace linkwatch::journal {
 namespace {
 
@@ -68,15 +70,6 @@ std::string segmentWith(int n, std::vector<std::size_t>* starts = nullptr) {
 
 class JournalTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir = (fs::temp_directory_path() /
-           ("lw-journal-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name()))
-              .string();
-    fs::remove_all(dir);
-  }
-  void TearDown() override { fs::remove_all(dir); }
-
   JournalOptions options() const {
     JournalOptions o;
     o.directory = dir;
@@ -105,7 +98,8 @@ class JournalTest : public ::testing::Test {
     return events;
   }
 
-  std::string dir;
+  test_support::TempDir temp;  // one directory a test, removed after it
+  const std::string dir = temp.path().string();
   ManualClock clock;
   std::ostringstream log;
 };
