@@ -139,6 +139,8 @@ struct MonitorConfig {
   // number of processes (0: as few as the descriptor budget allows).
   FixWorkerMode fixWorkerMode = FixWorkerMode::kAuto;
   int fixWorkers = 0;
+  // FixWorkerHangTimeout: a worker that makes no progress this long is killed and restarted.
+  std::chrono::milliseconds fixWorkerHangTimeout{5000};
   SecurityConfig security;
   std::vector<LinkConfig> links;
 };

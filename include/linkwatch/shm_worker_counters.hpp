@@ -31,6 +31,11 @@ struct ShmWorkerCounters {
   std::atomic<std::uint64_t> refusals[kMaxLinks + 1][kReasons] = {};
   std::atomic<std::uint64_t> blockedAddresses{0};
   std::atomic<std::uint64_t> idleConnectionsClosed{0};
+
+  // Liveness, not a metric: advanced by the worker each time its forwarding thread has called
+  // into QuickFIX (or waits for the core to make room); the core kills a ready worker whose
+  // count stands still for FixWorkerHangTimeout (src/app/fix_worker.cpp says what this proves).
+  std::atomic<std::uint64_t> progress{0};
 };
 
 // Only a dead worker's block may be cleared: the core calls this after the worker exited.

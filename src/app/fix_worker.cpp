@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <limits>
@@ -44,9 +45,12 @@ void setFailure(ShmShard& shard, const std::string& message) {
 }
 
 // Pushes every event, waiting for the core to make room: the lane is the only way out, and
-// the worker's own hub keeps (or counts) what arrives meanwhile.
+// the worker's own hub keeps (or counts) what arrives meanwhile. `progress` (the worker's
+// liveness count; null for the core) advances while it waits: a stalled core is no hang of
+// the worker's, and must not get it killed.
 void pushAll(ShmRegionHeader& header, ShmShard& shard, const SessionEvent* events,
-             std::size_t count, const std::atomic<bool>& giveUp) {
+             std::size_t count, const std::atomic<bool>& giveUp,
+             std::atomic<std::uint64_t>* progress = nullptr) {
   while (count != 0) {
     const std::size_t pushed = shmPushEvents(shard, events, count);
     events += pushed;
@@ -54,6 +58,7 @@ void pushAll(ShmRegionHeader& header, ShmShard& shard, const SessionEvent* event
     if (count == 0) break;
     shmWakeCore(header);
     if (giveUp.load(std::memory_order_relaxed)) return;
+    if (progress != nullptr) progress->fetch_add(1, std::memory_order_relaxed);
     timespec pause{0, 100 * 1000};
     nanosleep(&pause, nullptr);
   }
@@ -83,6 +88,14 @@ class SharedCounterMirror final : public LogonCountObserver {
   ShmWorkerCounters& block_;
   std::uint32_t linkCount_;
 };
+
+// "1.0", "2.5": durations in log lines, without touching std::cerr's formatting state.
+std::string secondsText(Nanos d) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f",
+                static_cast<double>(d) / static_cast<double>(kNanosPerSecond));
+  return text;
+}
 
 int pidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
@@ -194,7 +207,7 @@ int runFixWorker(const FixWorkerCommandOptions& options) {
       std::size_t filled = 0;
       std::size_t total = 0;
       const auto flush = [&] {
-        pushAll(header, shard, batch.data(), filled, giveUp);
+        pushAll(header, shard, batch.data(), filled, giveUp, &shard.counters.progress);
         total += filled;
         filled = 0;
       };
@@ -223,6 +236,16 @@ int runFixWorker(const FixWorkerCommandOptions& options) {
         nextLoggedOnRefresh = now + kLoggedOnRefresh;
         for (std::uint32_t i = 0; i < linkCount; ++i)
           shard.loggedOn[i].store(engine->isLoggedOn(i) ? 1 : 0, std::memory_order_relaxed);
+        // Liveness for the core (FixWorkerHangTimeout), after this pass asked QuickFIX about
+        // every session (Session::lookupSession takes QuickFIX's session registry lock; a
+        // TestRequest above takes the session's own). It stands still when the process is
+        // stopped (SIGSTOP, a frozen cgroup) or deadlocked, when this thread is stuck, and
+        // when a FIX thread holds one of those locks and never lets go. It can't see
+        // QuickFIX's socket thread stuck while holding neither: that thread reaches code of
+        // ours only for traffic (Application, Log), never on its idle once-a-second tick, so
+        // an idle worker's FIX thread can't prove it runs without a hook inside QuickFIX. A
+        // timer of our own would prove even less; this is the signal the worker honestly has.
+        shard.counters.progress.fetch_add(1, std::memory_order_relaxed);
       }
       if (last && hub.empty()) {
         forwarderDone.store(true, std::memory_order_release);
@@ -258,8 +281,14 @@ struct FixWorkerPool::Worker {
   Nanos restartAt = 0;  // 0: not waiting to restart
   Nanos restartDelay = kFirstRestartDelay;
   bool ready = false;
+  // Hang detection (checkProgress): the worker's last progress count and when it changed.
+  bool watching = false;  // its count was seen since it was ready
+  std::uint64_t progress = 0;
+  Nanos progressSeenAt = 0;
+  bool hung = false;                 // killed for making no progress: that is why it exits
   std::atomic<bool> running{false};  // a live process (for /metrics)
   std::atomic<std::uint64_t> restarts{0};
+  std::atomic<std::uint64_t> hangs{0};
   std::string startupError;  // set when it failed before the first start completed
 };
 
@@ -268,6 +297,7 @@ FixWorkerPool::FixWorkerPool(const MonitorConfig& config, bool threaded, EventHu
     : configPath_(config.file),
       threaded_(threaded),
       executable_(std::move(executable)),
+      hangTimeout_(static_cast<Nanos>(config.fixWorkerHangTimeout.count()) * kNanosPerMilli),
       shards_(planFixShards(config)),
       region_(ShmRegion::create(static_cast<std::uint32_t>(shards_.size()),
                                 static_cast<std::uint32_t>(config.links.size()))),
@@ -352,23 +382,28 @@ void FixWorkerPool::supervise() {
       w->startupError = describe(*w) + ": could not be started";
     }
   }
+  // Live workers' progress is looked at four times per FixWorkerHangTimeout, or once a second.
+  const Nanos progressCheck =
+      std::clamp<Nanos>(hangTimeout_ / 4, 50 * kNanosPerMilli, kNanosPerSecond);
+  Nanos lastCheck = monotonicNow();
   for (;;) {
     std::vector<pollfd> fds{{stopFd_, POLLIN, 0}};
     std::vector<Worker*> polled;
-    constexpr Nanos kNoRestart = std::numeric_limits<Nanos>::max();
-    Nanos nextRestart = kNoRestart;
+    constexpr Nanos kNoWake = std::numeric_limits<Nanos>::max();
+    Nanos nextWake = kNoWake;
     for (auto& w : workers_) {
       if (w->pidfd >= 0) {
         fds.push_back({w->pidfd, POLLIN, 0});
         polled.push_back(w.get());
+        nextWake = std::min(nextWake, lastCheck + progressCheck);
       } else if (w->restartAt != 0) {
-        nextRestart = std::min(nextRestart, w->restartAt);
+        nextWake = std::min(nextWake, w->restartAt);
       }
     }
     int timeoutMs = -1;
-    if (nextRestart != kNoRestart)
+    if (nextWake != kNoWake)
       timeoutMs = static_cast<int>(
-          std::max<Nanos>(0, (nextRestart - monotonicNow() + kNanosPerMilli - 1) / kNanosPerMilli));
+          std::max<Nanos>(0, (nextWake - monotonicNow() + kNanosPerMilli - 1) / kNanosPerMilli));
     const int ready = poll(fds.data(), fds.size(), timeoutMs);
     if (ready < 0 && errno != EINTR) {
       std::cerr << "linkwatch: fix worker supervisor: poll: " << std::strerror(errno) << '\n';
@@ -383,6 +418,17 @@ void FixWorkerPool::supervise() {
     for (std::size_t i = 0; i < polled.size(); ++i)
       if (fds[i + 1].revents != 0) onExit(*polled[i]);
     const Nanos now = monotonicNow();
+    if (now - lastCheck >= progressCheck) {
+      // A supervisor that itself did not run for half the timeout (a suspended VM, a
+      // starved machine) has seen nothing: every worker's window starts again.
+      const bool wasAway = now - lastCheck > hangTimeout_ / 2;
+      lastCheck = now;
+      for (auto& w : workers_) {
+        if (w->pidfd < 0) continue;
+        if (wasAway) w->watching = false;
+        checkProgress(*w, now);
+      }
+    }
     for (auto& w : workers_) {
       if (w->pidfd >= 0 || w->restartAt == 0 || w->restartAt > now) continue;
       w->restartAt = 0;
@@ -435,6 +481,8 @@ bool FixWorkerPool::spawn(Worker& worker) {
   worker.pid = pid;
   worker.pidfd = pidfdOpen(pid);
   worker.startedAt = monotonicNow();
+  worker.watching = false;
+  worker.hung = false;
   if (worker.pidfd < 0) {
     std::cerr << "linkwatch: " << describe(worker) << ": pidfd_open: " << std::strerror(errno)
               << "; stopping it\n";
@@ -455,6 +503,9 @@ void FixWorkerPool::onExit(Worker& worker) {
   worker.pidfd = -1;
   retireCounters(worker);
   const std::string what = describe(worker) + " " + exitText(info);
+  const bool hung = worker.hung;
+  worker.hung = false;
+  worker.watching = false;
   worker.pid = -1;
   ShmShard& shard = region_.shard(worker.index);
   if (!startupDone_.load(std::memory_order_acquire)) {
@@ -466,16 +517,47 @@ void FixWorkerPool::onExit(Worker& worker) {
   markLinksDown(worker);
   restarts_.fetch_add(1, std::memory_order_relaxed);
   worker.restarts.fetch_add(1, std::memory_order_relaxed);
+  if (hung) worker.hangs.fetch_add(1, std::memory_order_relaxed);
   const Nanos now = monotonicNow();
   if (now - worker.startedAt >= kStableRun) worker.restartDelay = kFirstRestartDelay;
   worker.restartAt = now + worker.restartDelay;
   std::cerr << "linkwatch: " << what << ": its " << shards_[worker.index].links.size()
-            << " links are down (disconnected: fix worker exited); restarting in "
+            << " links are down (disconnected: fix worker " << (hung ? "hung" : "exited")
+            << "); restarting in "
             << static_cast<double>(worker.restartDelay) / static_cast<double>(kNanosPerSecond)
             << " s";
   if (shard.failure[0] != '\0') std::cerr << "; it said: " << shard.failure;
   std::cerr << std::endl;
   worker.restartDelay = std::min(worker.restartDelay * 2, kMaxRestartDelay);
+}
+
+void FixWorkerPool::checkProgress(Worker& worker, Nanos now) {
+  if (worker.hung) return;  // killed already: its exit comes through the pidfd
+  const ShmShard& shard = region_.shard(worker.index);
+  // Only a worker that said it runs its sessions and whose start the pool saw through: a
+  // worker still starting (binding ports, reading a big file) has not begun counting.
+  if (!startupDone_.load(std::memory_order_acquire) ||
+      static_cast<ShmWorkerState>(shard.state.load(std::memory_order_acquire)) !=
+          ShmWorkerState::kReady) {
+    worker.watching = false;
+    return;
+  }
+  const std::uint64_t progress = shard.counters.progress.load(std::memory_order_relaxed);
+  if (!worker.watching || progress != worker.progress) {
+    worker.watching = true;
+    worker.progress = progress;
+    worker.progressSeenAt = now;
+    return;
+  }
+  const Nanos still = now - worker.progressSeenAt;
+  if (still < hangTimeout_) return;
+  // SIGKILL, not SIGTERM: a hung worker would not act on SIGTERM (a stopped one not even
+  // receive it). Its exit then takes the ordinary path: links down, counters kept, restart.
+  worker.hung = true;  // counted with its exit, so that no scrape sees more hangs than restarts
+  std::cerr << "linkwatch: " << describe(worker) << " hung: no progress for " << secondsText(still)
+            << " s (FixWorkerHangTimeout " << secondsText(hangTimeout_) << " s); killing it"
+            << std::endl;
+  kill(worker.pid, SIGKILL);
 }
 
 void FixWorkerPool::markLinksDown(Worker& worker) {
@@ -520,6 +602,11 @@ bool FixWorkerPool::workerUp(std::uint32_t shard) const noexcept {
 std::uint64_t FixWorkerPool::workerRestarts(std::uint32_t shard) const noexcept {
   if (shard >= workers_.size()) return 0;
   return workers_[shard]->restarts.load(std::memory_order_relaxed);
+}
+
+std::uint64_t FixWorkerPool::workerHangs(std::uint32_t shard) const noexcept {
+  if (shard >= workers_.size()) return 0;
+  return workers_[shard]->hangs.load(std::memory_order_relaxed);
 }
 
 WorkerCounterTotals FixWorkerPool::logonCounters() const {

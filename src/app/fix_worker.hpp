@@ -5,7 +5,8 @@
 // (a FixShard: whole SocketAcceptPort groups) and forwards every SessionEvent, with its link
 // index made global, into its shard of a shared-memory region (ShmRegion) that the core's
 // EventHub drains beside its own lanes. A worker that dies has its links marked down
-// (`disconnected`: "fix worker exited") and is started again.
+// (`disconnected`: "fix worker exited") and is started again; one that is alive but makes no
+// progress for FixWorkerHangTimeout is killed first (`disconnected`: "fix worker hung").
 #pragma once
 
 #include <sys/types.h>
@@ -66,6 +67,9 @@ class FixWorkerPool final : public FixEngine {
   bool workerUp(std::uint32_t shard) const noexcept;
   // Unexpected exits of shard `shard`'s worker (each followed by a restart attempt).
   std::uint64_t workerRestarts(std::uint32_t shard) const noexcept;
+  // Times shard `shard`'s worker made no progress for FixWorkerHangTimeout and was killed
+  // (each also counts as a restart).
+  std::uint64_t workerHangs(std::uint32_t shard) const noexcept;
   // What the workers' logon checks counted, by global link index: every live worker's
   // shared-memory block plus what the pool kept of dead ones. Never decreases.
   WorkerCounterTotals logonCounters() const;
@@ -75,6 +79,7 @@ class FixWorkerPool final : public FixEngine {
   void supervise();
   bool spawn(Worker& worker);
   void onExit(Worker& worker);
+  void checkProgress(Worker& worker, Nanos now);
   void markLinksDown(Worker& worker);
   void retireCounters(Worker& worker);
   void stopWorkers();
@@ -83,6 +88,7 @@ class FixWorkerPool final : public FixEngine {
   std::string configPath_;
   bool threaded_;
   std::string executable_;
+  Nanos hangTimeout_;
   std::vector<FixShard> shards_;
   ShmRegion region_;
   std::vector<std::unique_ptr<ShmEventSource>> sources_;

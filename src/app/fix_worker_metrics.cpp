@@ -24,6 +24,12 @@ class FixWorkerMetrics : public prometheus::Collectable {
         "Unexpected exits of a FIX worker process, each followed by a restart (with backoff)",
         prometheus::MetricType::Counter,
         {}};
+    prometheus::MetricFamily hangs{
+        "linkwatch_fix_worker_hangs_total",
+        "Times a FIX worker process was alive but made no progress for FixWorkerHangTimeout and "
+        "was killed (each also counts as a restart)",
+        prometheus::MetricType::Counter,
+        {}};
     const auto shards = static_cast<std::uint32_t>(pool_.shards().size());
     for (std::uint32_t s = 0; s < shards; ++s) {
       const std::string worker = std::to_string(s);
@@ -35,10 +41,15 @@ class FixWorkerMetrics : public prometheus::Collectable {
       r.label = {{"worker", worker}};
       r.counter.value = static_cast<double>(pool_.workerRestarts(s));
       restarts.metric.push_back(std::move(r));
+      prometheus::ClientMetric h;
+      h.label = {{"worker", worker}};
+      h.counter.value = static_cast<double>(pool_.workerHangs(s));
+      hangs.metric.push_back(std::move(h));
     }
     std::vector<prometheus::MetricFamily> out;
     out.push_back(std::move(up));
     out.push_back(std::move(restarts));
+    out.push_back(std::move(hangs));
     return out;
   }
 

@@ -655,15 +655,15 @@ class Parser {
 
   void readLinkwatch(const Block& b, MonitorConfig& config) {
     static const char* const kKeys[] = {
-        "HttpListen",         "HeartbeatGrace",     "TestRequestTimeout",
-        "FlapWindow",         "EventQueueCapacity", "EventHistorySize",
-        "AlertmanagerUrl",    "AlertOnDegraded",    "AlertResendInterval",
-        "AlertRunbookUrl",    "AlertTimeout",       "AlertStartupGrace",
-        "JournalPath",        "JournalSync",        "JournalSegmentSize",
-        "JournalRetention",   "FixWorkers",         "FixWorkerMode",
-        "SecretsFile",        "HttpTlsCertificate", "LogonFailureLimit",
-        "LogonFailureWindow", "LogonBlockDuration", "FixIdleConnectionTimeout",
-        "FixLogonDeadline"};
+        "HttpListen",         "HeartbeatGrace",      "TestRequestTimeout",
+        "FlapWindow",         "EventQueueCapacity",  "EventHistorySize",
+        "AlertmanagerUrl",    "AlertOnDegraded",     "AlertResendInterval",
+        "AlertRunbookUrl",    "AlertTimeout",        "AlertStartupGrace",
+        "JournalPath",        "JournalSync",         "JournalSegmentSize",
+        "JournalRetention",   "FixWorkers",          "FixWorkerMode",
+        "SecretsFile",        "HttpTlsCertificate",  "LogonFailureLimit",
+        "LogonFailureWindow", "LogonBlockDuration",  "FixIdleConnectionTimeout",
+        "FixLogonDeadline",   "FixWorkerHangTimeout"};
     for (const auto& entry : b.entries) {
       // Named, not a structured binding: clang before 16 cannot capture bindings in a lambda.
       const std::string& upperKey = entry.first;
@@ -761,6 +761,13 @@ class Parser {
           continue;
         }
         config.fixWorkers = static_cast<int>(*v);
+      } else if (upperKey == "FIXWORKERHANGTIMEOUT") {
+        auto d = parseDuration(e.value);
+        if (!d || *d < std::chrono::seconds{1} || *d > std::chrono::hours{1}) {
+          bad("a duration from 1s to 1h, such as 5s");
+          continue;
+        }
+        config.fixWorkerHangTimeout = *d;
       } else if (upperKey == "FIXWORKERMODE") {
         std::string mode = e.value;
         for (char& c : mode) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -7,6 +7,7 @@ void clearWorkerCounters(ShmWorkerCounters& block) noexcept {
     for (auto& c : row) c.store(0, std::memory_order_relaxed);
   block.blockedAddresses.store(0, std::memory_order_relaxed);
   block.idleConnectionsClosed.store(0, std::memory_order_relaxed);
+  block.progress.store(0, std::memory_order_relaxed);
 }
 
 void WorkerCounterTotals::add(const ShmWorkerCounters& block, const LinkIndex* links,
