@@ -53,6 +53,9 @@ constexpr char kBeginString[] = "FIX.4.4";
 constexpr char kGateway[] = "LINKWATCH";
 constexpr char kPlainMember[] = "M001";
 constexpr char kMonitoredMember[] = "M002";  // same length: the same bytes to parse
+// The same pair for a gateway that has a log of its own (NoopLogFactory).
+constexpr char kPlainLoggedMember[] = "M003";
+constexpr char kMonitoredLoggedMember[] = "M004";
 
 // Messages per block in the paired benchmark, and in the ring the others cycle through.
 constexpr std::size_t kBlock = 512;
@@ -146,8 +149,21 @@ class DrainThread {
  private:
   void run() {
     std::uint64_t seqSum = 0;
+    Nanos nextTallyRead = 0;
     while (running_.load(std::memory_order_acquire)) {
-      const std::size_t n = hub_.drain([&](const SessionEvent& e) { seqSum += e.seqNum; }, 4096);
+      // As LinkMonitor does for a link that is up after each event other than a routine
+      // message, and its reads of the tallies every 100 ms.
+      const std::size_t n = hub_.drain(
+          [&](const SessionEvent& e) {
+            seqSum += e.seqNum;
+            if (!isRoutineMessage(e)) hub_.setTallyAllowed(e.link, true);
+          },
+          4096);
+      if (monotonicNow() >= nextTallyRead) {
+        nextTallyRead = monotonicNow() + 100 * kNanosPerMilli;
+        for (LinkIndex link = 0; link < hub_.linkCount(); ++link)
+          seqSum += hub_.readTally(link).messagesIn;
+      }
       if (n != 0) continue;
       if (mode_.load(std::memory_order_acquire) == ConsumerMode::kLinkMonitor) {
         hub_.waitForEvents(monotonicNow() + 10 * kNanosPerMilli, 20 * kNanosPerMicro);
@@ -162,6 +178,26 @@ class DrainThread {
   std::atomic<bool> running_{true};
   std::atomic<ConsumerMode> mode_{ConsumerMode::kLinkMonitor};
   std::thread thread_;
+};
+
+// A gateway's own log of record that writes nothing: QuickFIX takes the session's log mutex
+// around every Log call once a session has any log, so a gateway with a log pays that lock
+// already and the decorators add only their own work to it.
+class NoopLog : public FIX::Log {
+ public:
+  void clear() override {}
+  void backup() override {}
+  void onIncoming(const std::string& text) override { bytes += text.size(); }
+  void onOutgoing(const std::string& text) override { bytes += text.size(); }
+  void onEvent(const std::string& text) override { bytes += text.size(); }
+  std::size_t bytes = 0;
+};
+
+class NoopLogFactory : public FIX::LogFactory {
+ public:
+  FIX::Log* create() override { return new NoopLog; }
+  FIX::Log* create(const FIX::SessionID&) override { return new NoopLog; }
+  void destroy(FIX::Log* log) override { delete log; }
 };
 
 // ---- the message stream ----------------------------------------------------------------
@@ -306,16 +342,21 @@ class Rig {
 // Both sessions, the hub and its consumer: built once, shared by every benchmark.
 struct World {
   World()
-      : hub(1, 65536),
-        directory({FIX::SessionID(kBeginString, kGateway, kMonitoredMember).toString()}),
+      : hub(2, 65536),
+        directory({FIX::SessionID(kBeginString, kGateway, kMonitoredMember).toString(),
+                   FIX::SessionID(kBeginString, kGateway, kMonitoredLoggedMember).toString()}),
         drain(hub),
         monitoringApp(hub, directory, &monitoredInner),
         monitoringLogs(hub, directory, nullptr),
+        monitoringLoggedLogs(hub, directory, &gatewayLogs),
         plain(kPlainMember, plainApp, nullptr),
-        monitored(kMonitoredMember, monitoringApp, &monitoringLogs) {
-    // The session is logged on: LinkMonitor marks an up link's routine messages as not
+        monitored(kMonitoredMember, monitoringApp, &monitoringLogs),
+        plainLogged(kPlainLoggedMember, plainLoggedApp, &gatewayLogs),
+        monitoredLogged(kMonitoredLoggedMember, monitoringApp, &monitoringLoggedLogs) {
+    // The sessions are logged on: LinkMonitor marks an up link's routine messages as not
     // needing a prompt wake-up of the core (EventHub::setPromptWake); do as it does.
     hub.setPromptWake(0, false);
+    hub.setPromptWake(1, false);
   }
 
   EventHub hub;
@@ -325,8 +366,13 @@ struct World {
   GatewayApplication monitoredInner;
   MonitoringApplication monitoringApp;
   MonitoringLogFactory monitoringLogs;
+  NoopLogFactory gatewayLogs;
+  MonitoringLogFactory monitoringLoggedLogs;
+  GatewayApplication plainLoggedApp;
   Rig plain;
   Rig monitored;
+  Rig plainLogged;
+  Rig monitoredLogged;
 };
 
 World& world() {
@@ -402,27 +448,32 @@ double timedBlock(Rig& rig, std::size_t messages, Nanos gap, std::vector<double>
 }
 
 // Pairs of blocks, plain then monitored or the reverse; per-message cost of each half.
-// Arguments: stream, gap between messages in us, consumer mode.
+// Arguments: stream, gap between messages in us, consumer mode, and whether the gateway has
+// a log of its own (1: both sessions log to NoopLogFactory, the monitored one through
+// MonitoringLogFactory).
 void BM_Decorator_Paired(benchmark::State& state) {
   World& w = world();
   const auto stream = static_cast<Stream>(state.range(0));
   const Nanos gap = state.range(1) * kNanosPerMicro;
   const auto mode = static_cast<ConsumerMode>(state.range(2));
+  const bool gatewayLog = state.range(3) != 0;
+  Rig& plainRig = gatewayLog ? w.plainLogged : w.plain;
+  Rig& monitoredRig = gatewayLog ? w.monitoredLogged : w.monitored;
   const std::size_t messages = gap == 0 ? kBlock : kSpacedBlock;
   w.drain.setMode(mode);
-  w.plain.prepare(stream);
-  w.monitored.prepare(stream);
+  plainRig.prepare(stream);
+  monitoredRig.prepare(stream);
   std::vector<double> plainNs, monitoredNs, addedNs, scratch;
   const std::uint64_t droppedBefore = w.hub.dropped();
   bool plainFirst = true;
   for (auto _ : state) {
     double plain = 0, monitored = 0;
     if (plainFirst) {
-      plain = timedBlock(w.plain, messages, gap, scratch);
-      monitored = timedBlock(w.monitored, messages, gap, scratch);
+      plain = timedBlock(plainRig, messages, gap, scratch);
+      monitored = timedBlock(monitoredRig, messages, gap, scratch);
     } else {
-      monitored = timedBlock(w.monitored, messages, gap, scratch);
-      plain = timedBlock(w.plain, messages, gap, scratch);
+      monitored = timedBlock(monitoredRig, messages, gap, scratch);
+      plain = timedBlock(plainRig, messages, gap, scratch);
     }
     plainFirst = !plainFirst;
     plainNs.push_back(plain);
@@ -430,8 +481,8 @@ void BM_Decorator_Paired(benchmark::State& state) {
     addedNs.push_back(monitored - plain);
   }
   w.drain.setMode(ConsumerMode::kLinkMonitor);
-  checkHealthy(state, w.plain);
-  checkHealthy(state, w.monitored);
+  checkHealthy(state, plainRig);
+  checkHealthy(state, monitoredRig);
   const double plainMedian = median(plainNs);
   const double added = median(addedNs);
   state.counters["plain_ns"] = plainMedian;
@@ -453,22 +504,30 @@ BENCHMARK(BM_QuickFix_Plain)->Apply(streams);
 BENCHMARK(BM_QuickFix_Monitored)->Apply(streams);
 // Back to back, LinkMonitor's consumer: 300 pairs of 512-message blocks a stream.
 BENCHMARK(BM_Decorator_Paired)
-    ->ArgNames({"stream", "gap_us", "consumer"})
-    ->Args({0, 0, 0})
-    ->Args({1, 0, 0})
-    ->Args({2, 0, 0})
+    ->ArgNames({"stream", "gap_us", "consumer", "gateway_log"})
+    ->Args({0, 0, 0, 0})
+    ->Args({1, 0, 0, 0})
+    ->Args({2, 0, 0, 0})
     ->Iterations(300);
 // The mixed stream with the consumer that never sleeps on the futex, and on a quiet link
 // (one message every 100 us) with either consumer: 100 pairs of 64-message blocks.
 BENCHMARK(BM_Decorator_Paired)
-    ->ArgNames({"stream", "gap_us", "consumer"})
-    ->Args({2, 0, 1})
+    ->ArgNames({"stream", "gap_us", "consumer", "gateway_log"})
+    ->Args({2, 0, 1, 0})
     ->Iterations(300);
 BENCHMARK(BM_Decorator_Paired)
-    ->ArgNames({"stream", "gap_us", "consumer"})
-    ->Args({2, 100, 0})
-    ->Args({2, 100, 1})
+    ->ArgNames({"stream", "gap_us", "consumer", "gateway_log"})
+    ->Args({2, 100, 0, 0})
+    ->Args({2, 100, 1, 0})
     ->Iterations(100);
+// A gateway that has a log of its own: QuickFIX's log mutex is then paid with or without the
+// decorators, and the difference is their own work.
+BENCHMARK(BM_Decorator_Paired)
+    ->ArgNames({"stream", "gap_us", "consumer", "gateway_log"})
+    ->Args({0, 0, 0, 1})
+    ->Args({1, 0, 0, 1})
+    ->Args({2, 0, 0, 1})
+    ->Iterations(300);
 
 }  // namespace
 }  // namespace bench

@@ -119,13 +119,20 @@ for arg, stream in ((0, "Heartbeat"), (1, "NewOrderSingle"), (2, "mixed 1:4")):
     # moves it by more than the decorators' cost. The paired rows below measure that.
     DECORATOR.append((f"QuickFIX alone, {stream}, CPU per message",
                       f"BM_QuickFix_Plain/stream:{arg}", "time_ns", None, None, ""))
-for args, what in (("0/gap_us:0/consumer:0", "Heartbeat, back to back"),
-                   ("1/gap_us:0/consumer:0", "NewOrderSingle, back to back"),
-                   ("2/gap_us:0/consumer:0", "mixed, back to back"),
-                   ("2/gap_us:0/consumer:1", "mixed, back to back, consumer never sleeps"),
-                   ("2/gap_us:100/consumer:0", "mixed, one message every 100 µs"),
-                   ("2/gap_us:100/consumer:1",
-                    "mixed, one message every 100 µs, consumer never sleeps")):
+for args, what in (("0/gap_us:0/consumer:0/gateway_log:0", "Heartbeat, back to back"),
+                   ("1/gap_us:0/consumer:0/gateway_log:0", "NewOrderSingle, back to back"),
+                   ("2/gap_us:0/consumer:0/gateway_log:0", "mixed, back to back"),
+                   ("2/gap_us:0/consumer:1/gateway_log:0",
+                    "mixed, back to back, consumer never sleeps"),
+                   ("2/gap_us:100/consumer:0/gateway_log:0", "mixed, one message every 100 µs"),
+                   ("2/gap_us:100/consumer:1/gateway_log:0",
+                    "mixed, one message every 100 µs, consumer never sleeps"),
+                   ("0/gap_us:0/consumer:0/gateway_log:1",
+                    "Heartbeat, back to back, gateway with its own log"),
+                   ("1/gap_us:0/consumer:0/gateway_log:1",
+                    "NewOrderSingle, back to back, gateway with its own log"),
+                   ("2/gap_us:0/consumer:0/gateway_log:1",
+                    "mixed, back to back, gateway with its own log")):
     iterations = 100 if "gap_us:100" in args else 300
     DECORATOR.append((f"added by the decorators (paired), {what}",
                       f"BM_Decorator_Paired/stream:{args}/iterations:{iterations}", "added_pct",
@@ -153,7 +160,12 @@ GROUPS = [
      "thread CPU time of 512-message blocks; spaced 100 µs (the FIX thread sleeps between "
      "messages, as on a quiet link), the median of 64 messages each timed alone. *consumer "
      "never sleeps*: the consumer naps 50 µs instead of waiting on the futex, so publishing "
-     "never makes a FUTEX_WAKE system call."),
+     "never makes a FUTEX_WAKE system call. *gateway with its own log*: both sessions have a "
+     "log of record that writes nothing (the monitored one through `MonitoringLogFactory`); "
+     "QuickFIX locks a session's log mutex around every Log call once it has any log, so such a "
+     "gateway pays that lock without the decorators, and the row is their own work. An up "
+     "link's application messages that are not resent are tallied per link "
+     "(`EventHub::tally`) instead of published; Heartbeats are always published."),
     ("/metrics scrape (metrics_bench)", METRICS,
      "What `/metrics` serves: `MetricsCollector::write()`, the exposition handed to the socket "
      "in 64 KiB chunks as it is written. Baseline: `Collect()` + "

@@ -26,6 +26,12 @@ inline Nanos readClock(clockid_t id) noexcept {
 }
 
 inline Nanos monotonicNow() noexcept { return readClock(CLOCK_MONOTONIC); }
+
+// CLOCK_MONOTONIC as of the kernel's last timer tick: ~3 ns against ~25 ns for the exact
+// clock on kvm-clock, and never ahead of it, but behind it by up to one tick
+// (coarseMonotonicResolution(), 1-4 ms depending on the kernel's HZ).
+inline Nanos coarseMonotonicNow() noexcept { return readClock(CLOCK_MONOTONIC_COARSE); }
+Nanos coarseMonotonicResolution() noexcept;
 inline Nanos wallNow() noexcept { return readClock(CLOCK_REALTIME); }
 
 // Wall time minus monotonic time, refreshed by the core thread on every loop. A FIX thread

@@ -54,6 +54,21 @@ inline bool isRoutineMessage(const SessionEvent& e) noexcept {
   return (e.flags & static_cast<std::uint8_t>(~event_flag::kHasSendingTime)) == 0;
 }
 
+// What the FIX thread of an up link records instead of publishing its routine messages
+// (EventHub::mayTally): one cache line a link, written by that link's FIX thread (one thread
+// at a time), read by the core at the link's deadlines, before the link's next other event,
+// and every 100 ms. Counts only grow. Application messages' times are CLOCK_MONOTONIC_COARSE
+// (behind CLOCK_MONOTONIC by up to coarseMonotonicResolution()); inbound Heartbeats', which
+// time a quiet link's liveness and its heartbeat intervals, are exact.
+struct RoutineTally {
+  std::uint64_t messagesIn = 0;  // application messages
+  Nanos lastIn = 0;
+  std::uint64_t messagesOut = 0;  // application messages
+  Nanos lastOut = 0;
+  std::uint64_t heartbeatsIn = 0;
+  Nanos lastHeartbeatIn = 0;
+};
+
 // Another supply of events for the core thread, drained alongside the hub's own lanes: the
 // shared-memory lanes of QuickFIX worker processes (src/core/shm_event_channel.cpp). Called
 // on the consumer thread only, except empty(), which producers' wake-up logic never calls.
@@ -91,6 +106,45 @@ class EventHub {
   }
   bool promptWake(LinkIndex link) const noexcept {
     return link >= linkCount_ || promptWake_[link].load(std::memory_order_relaxed) != 0;
+  }
+
+  // Producer side, the fast path of an up link's routine application messages: whether the
+  // link's FIX thread may record one in the link's RoutineTally instead of publishing it.
+  // True only while the core has applied every other event published for the link into a
+  // lane and found the link up afterwards. An application message or a plain Heartbeat can
+  // then change nothing but counters and the link's last-message times, so its place in the
+  // order of events does not matter. That holds for a resent application message too: a gap
+  // or a resend is always announced first by an event that is published (QuickFIX's "too
+  // high" line, a ResendRequest either way), which ends the tally until the core has applied
+  // it, and the link is not up while either is under way. A Heartbeat with a TestReqID, admin
+  // messages and event lines are always published.
+  bool mayTally(LinkIndex link) const noexcept {
+    if (link >= linkCount_) return false;
+    const TallySlot& slot = tallies_[link];
+    return slot.upAsOf.load(std::memory_order_acquire) ==
+           slot.published.load(std::memory_order_relaxed);
+  }
+  // Records one routine application message of `link` at `coarseAt`, or one inbound Heartbeat
+  // at `at`; only after mayTally(link), and only on the link's FIX thread (single writer: no
+  // read-modify-write).
+  void tallyApplication(LinkIndex link, bool inbound, Nanos coarseAt) noexcept {
+    TallySlot& slot = tallies_[link];
+    if (inbound)
+      record(slot.messagesIn, slot.lastIn, coarseAt);
+    else
+      record(slot.messagesOut, slot.lastOut, coarseAt);
+  }
+  void tallyHeartbeat(LinkIndex link, Nanos at) noexcept {
+    TallySlot& slot = tallies_[link];
+    record(slot.heartbeatsIn, slot.lastHeartbeatIn, at);
+  }
+  // Consumer side: what the link's FIX thread has recorded so far.
+  RoutineTally readTally(LinkIndex link) const noexcept;
+  // Consumer side, after applying events of `link`: whether the link is up now. Lets its
+  // routine messages be tallied while every event published for it has been applied.
+  void setTallyAllowed(LinkIndex link, bool up) noexcept;
+  bool tallyAllowed(LinkIndex link) const noexcept {
+    return link < linkCount_ && allowedAsOf_[link] != kTallyOff;
   }
 
   // Consumer side: the one core thread. Calls sink(const SessionEvent&) for up to `max`
@@ -144,6 +198,30 @@ class EventHub {
   static int deferredIndex(EventKind kind) noexcept;
   static EventKind deferredKind(int index) noexcept;
 
+  // One cache line a link. `published` counts the events other than routine messages that
+  // producers pushed into a lane for the link (any thread; a fetch_add on those rare events);
+  // `upAsOf` is the consumer's count of those it had applied when it last found the link up,
+  // or kTallyOff. Equal means nothing published for the link is waiting and the link is up.
+  static constexpr std::uint64_t kTallyOff = ~std::uint64_t{0};
+  struct alignas(kCacheLineSize) TallySlot {
+    std::atomic<std::uint64_t> published{0};
+    std::atomic<std::uint64_t> upAsOf{kTallyOff};
+    std::atomic<std::uint64_t> messagesIn{0};
+    std::atomic<Nanos> lastIn{0};
+    std::atomic<std::uint64_t> messagesOut{0};
+    std::atomic<Nanos> lastOut{0};
+    std::atomic<std::uint64_t> heartbeatsIn{0};
+    std::atomic<Nanos> lastHeartbeatIn{0};
+  };
+  static void record(std::atomic<std::uint64_t>& count, std::atomic<Nanos>& last,
+                     Nanos at) noexcept {
+    last.store(at, std::memory_order_relaxed);
+    count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
+  void countApplied(const SessionEvent& event) noexcept {
+    if (event.link < linkCount_ && !isRoutineMessage(event)) ++applied_[event.link];
+  }
+
   Lane* laneForThisThread() noexcept;
   void defer(const SessionEvent& event) noexcept;
   // `event` was just pushed (into `lane`, or the shared lane when null): wake the consumer if
@@ -167,6 +245,11 @@ class EventHub {
   std::size_t laneCapacity_;
   std::size_t lazyBacklog_;  // kMaxLazyBacklog, or less for small lanes
   std::unique_ptr<std::atomic<std::uint8_t>[]> promptWake_;  // one a link, read by producers
+  std::unique_ptr<TallySlot[]> tallies_;                     // one a link
+  // Consumer only: lane events other than routine messages applied, per link, and the value
+  // last stored in the link's upAsOf.
+  std::unique_ptr<std::uint64_t[]> applied_;
+  std::unique_ptr<std::uint64_t[]> allowedAsOf_;
 
   alignas(kCacheLineSize) std::atomic<bool> deferredPending_{false};
   alignas(kCacheLineSize) std::atomic<std::uint32_t> sleeping_{0};  // futex word
@@ -189,7 +272,10 @@ std::size_t EventHub::drain(Sink&& sink, std::size_t max) {
     std::size_t want = batch < kDrainBatch ? batch : kDrainBatch;
     if (want > max - delivered) want = max - delivered;
     const std::size_t got = lane.queue.pop(buffer, want);
-    for (std::size_t i = 0; i < got; ++i) sink(buffer[i]);
+    for (std::size_t i = 0; i < got; ++i) {
+      countApplied(buffer[i]);
+      sink(buffer[i]);
+    }
     delivered += got;
   }
   nextLane_ = (nextLane_ + 1) % n;
@@ -202,6 +288,7 @@ std::size_t EventHub::drain(Sink&& sink, std::size_t max) {
   }
   SessionEvent e;
   while (delivered < max && shared_->pop(e)) {
+    countApplied(e);
     sink(e);
     ++delivered;
   }

@@ -23,6 +23,15 @@ constexpr char kProbeTestReqIdPrefix[] = "LW";
 void scanFixMessage(const char* data, std::size_t size, SessionEvent& event,
                     bool readApplicationSendingTime = true) noexcept;
 
+// For the tally of an up link's routine traffic (EventHub::mayTally): an application message
+// (MsgType the third field, and not an admin type; read no further: while the link is up and
+// every other event of it has been applied, even a resent one changes nothing but counters),
+// or a Heartbeat with nothing but the trailer after its header (no TestReqID) and no
+// PossDupFlag other than N. kNotRoutine for anything else or anything it cannot tell, which
+// scanFixMessage() then reads in full.
+enum class RoutineMessage : std::uint8_t { kNotRoutine, kApplication, kHeartbeat };
+RoutineMessage classifyRoutineMessage(const char* data, std::size_t size) noexcept;
+
 // Whether `tag` belongs to the FIX standard header (FIX 4.0 to 5.0 SP2, FIXT.1.1).
 bool isStandardHeaderTag(std::uint32_t tag) noexcept;
 

@@ -101,7 +101,11 @@ class LinkMonitor {
   void runLoop();
   std::size_t drainAndApply();
   void fireDeadlines(Nanos nowMono, Nanos nowWall);
-  void apply(const SessionEvent& event, Nanos nowMono, Nanos nowWall);
+  // `count` messages alike (a tally's), the newest at event.monotonic.
+  void apply(const SessionEvent& event, Nanos nowMono, Nanos nowWall, std::uint64_t count = 1);
+  // Applies what the link's FIX thread tallied since the last look (EventHub::mayTally).
+  void absorbTally(LinkIndex link, Nanos nowMono, Nanos nowWall);
+  void absorbTallies(Nanos nowMono, Nanos nowWall);
   void reevaluate(LinkIndex link, Nanos nowMono, Nanos nowWall, Nanos causeMono = 0);
   void record(const Transition& t);
   void applyCommands(Nanos nowMono, Nanos nowWall);
@@ -117,6 +121,8 @@ class LinkMonitor {
   std::vector<TransitionListener> listeners_;
   std::vector<MaintenanceListener> maintenanceListeners_;
   std::vector<std::unique_ptr<RestoredLink>> restored_;
+  std::vector<RoutineTally> tallySeen_;  // core thread only
+  Nanos nextTallyRead_ = 0;
 
   mutable std::mutex historyMutex_;
   std::vector<Transition> history_;  // ring of config_.historySize

@@ -82,6 +82,36 @@ EventHub::EventHub(std::size_t linkCount, std::size_t laneCapacity, std::size_t 
   for (std::size_t w = 0; w <= deferredWords_; ++w) deferredDirty_[w].store(0);
   promptWake_ = std::make_unique<std::atomic<std::uint8_t>[]>(linkCount == 0 ? 1 : linkCount);
   for (std::size_t l = 0; l < linkCount; ++l) promptWake_[l].store(1, std::memory_order_relaxed);
+  tallies_ = std::make_unique<TallySlot[]>(linkCount == 0 ? 1 : linkCount);
+  applied_ = std::make_unique<std::uint64_t[]>(linkCount == 0 ? 1 : linkCount);
+  allowedAsOf_ = std::make_unique<std::uint64_t[]>(linkCount == 0 ? 1 : linkCount);
+  for (std::size_t l = 0; l < linkCount; ++l) {
+    applied_[l] = 0;
+    allowedAsOf_[l] = kTallyOff;
+  }
+}
+
+RoutineTally EventHub::readTally(LinkIndex link) const noexcept {
+  RoutineTally t;
+  if (link >= linkCount_) return t;
+  const TallySlot& slot = tallies_[link];
+  // Count first (acquire pairs with tally()'s release): the time read after it is at least
+  // as new as the count's message.
+  t.messagesIn = slot.messagesIn.load(std::memory_order_acquire);
+  t.lastIn = slot.lastIn.load(std::memory_order_relaxed);
+  t.messagesOut = slot.messagesOut.load(std::memory_order_acquire);
+  t.lastOut = slot.lastOut.load(std::memory_order_relaxed);
+  t.heartbeatsIn = slot.heartbeatsIn.load(std::memory_order_acquire);
+  t.lastHeartbeatIn = slot.lastHeartbeatIn.load(std::memory_order_relaxed);
+  return t;
+}
+
+void EventHub::setTallyAllowed(LinkIndex link, bool up) noexcept {
+  if (link >= linkCount_) return;
+  const std::uint64_t value = up ? applied_[link] : kTallyOff;
+  if (allowedAsOf_[link] == value) return;
+  allowedAsOf_[link] = value;
+  tallies_[link].upAsOf.store(value, std::memory_order_release);
 }
 
 EventHub::~EventHub() = default;
@@ -165,6 +195,10 @@ bool EventHub::publish(const SessionEvent& event) noexcept {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
+  // Counted after the push: the consumer may apply the event first, and then waits for this
+  // count to match before the link's routine messages are tallied again (mayTally).
+  if (event.link < linkCount_ && !isRoutineMessage(event))
+    tallies_[event.link].published.fetch_add(1, std::memory_order_acq_rel);
   wakeIfSleeping(event, lane);
   return true;
 }

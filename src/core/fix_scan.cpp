@@ -1,5 +1,6 @@
 #include <linkwatch/fix_scan.hpp>
 
+#include <bit>
 #include <cstring>
 #include <string_view>
 
@@ -154,6 +155,74 @@ bool isStandardHeaderTag(std::uint32_t tag) noexcept {
     default:
       return false;
   }
+}
+
+namespace {
+
+// The first SOH in [p, end), or end: eight bytes at a time, since header values are short and
+// a call to memchr per field costs more than the search itself.
+inline const char* findSoh(const char* p, const char* end) noexcept {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+  constexpr std::uint64_t kHighs = 0x8080808080808080ull;
+  while (end - p >= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p, sizeof word);
+    const std::uint64_t x = word ^ kOnes;  // SOH bytes become zero
+    // The lowest flagged byte is the first zero byte (borrows only flag bytes above it).
+    const std::uint64_t zero = (x - kOnes) & ~x & kHighs;
+    if (zero != 0) {
+      if constexpr (std::endian::native == std::endian::little)
+        return p + (__builtin_ctzll(zero) >> 3);
+      else
+        return static_cast<const char*>(std::memchr(p, kSoh, 8));
+    }
+    p += 8;
+  }
+  while (p < end && *p != kSoh) ++p;
+  return p;
+}
+
+}  // namespace
+
+RoutineMessage classifyRoutineMessage(const char* data, std::size_t size) noexcept {
+  const char* p = data;
+  const char* const end = data + size;
+  // Skips the field at p when it has the given tag; returns its value, or null.
+  const auto skipField = [&](const char* tag, std::size_t tagSize) -> const char* {
+    if (static_cast<std::size_t>(end - p) <= tagSize || std::memcmp(p, tag, tagSize) != 0)
+      return nullptr;
+    const char* value = p + tagSize;
+    const char* soh = findSoh(value, end);
+    if (soh == end) return nullptr;
+    p = soh + 1;
+    return value;
+  };
+  if (skipField("8=", 2) == nullptr || skipField("9=", 2) == nullptr)
+    return RoutineMessage::kNotRoutine;
+  const char* type = skipField("35=", 3);
+  if (type == nullptr) return RoutineMessage::kNotRoutine;
+  const MessageClass cls = classify(std::string_view(type, static_cast<std::size_t>(p - 1 - type)));
+  if (cls == MessageClass::kApplication) return RoutineMessage::kApplication;
+  if (cls != MessageClass::kHeartbeat) return RoutineMessage::kNotRoutine;
+  while (p < end) {
+    std::uint32_t tag = 0;
+    int digits = 0;
+    while (p < end && *p >= '0' && *p <= '9' && digits < 9) {
+      tag = tag * 10 + static_cast<std::uint32_t>(*p - '0');
+      ++p;
+      ++digits;
+    }
+    if (digits == 0 || p >= end || *p != '=') return RoutineMessage::kNotRoutine;
+    // The header is over. A Heartbeat's body may hold a TestReqID and nothing else.
+    if (!isStandardHeaderTag(tag))
+      return tag == 10 ? RoutineMessage::kHeartbeat : RoutineMessage::kNotRoutine;
+    ++p;
+    if (tag == 43 && (p >= end || *p != 'N')) return RoutineMessage::kNotRoutine;
+    const char* soh = findSoh(p, end);
+    if (soh == end) return RoutineMessage::kNotRoutine;
+    p = soh + 1;
+  }
+  return RoutineMessage::kNotRoutine;  // no body and no trailer: not a whole message
 }
 
 void scanFixMessage(const char* data, std::size_t size, SessionEvent& event,

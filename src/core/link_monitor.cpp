@@ -50,6 +50,7 @@ LinkMonitor::LinkMonitor(MonitorConfig config, const Clock& clock)
   const std::size_t n = config_.links.size();
   hub_ = std::make_unique<EventHub>(n, config_.eventQueueCapacity);
   deadlines_->scheduled.assign(n, kNever);
+  tallySeen_.assign(n, RoutineTally{});
   deadlines_->flapTimes.assign(n, {});
   deadlines_->flapNext.assign(n, 0);
   history_.resize(std::max<std::size_t>(config_.historySize, 1));
@@ -158,6 +159,7 @@ std::size_t LinkMonitor::runOnce() {
   applyCommands(clock_.monotonic(), clock_.wall());
   std::size_t total = 0;
   for (std::size_t n = drainAndApply(); n != 0; n = drainAndApply()) total += n;
+  absorbTallies(clock_.monotonic(), clock_.wall());
   fireDeadlines(clock_.monotonic(), clock_.wall());
   return total;
 }
@@ -169,6 +171,10 @@ void LinkMonitor::runLoop() {
     const Nanos nowMono = clock_.monotonic();
     const Nanos nowWall = clock_.wall();
     applyCommands(nowMono, nowWall);
+    if (nowMono >= nextTallyRead_) {
+      nextTallyRead_ = nowMono + kRoutineFlushInterval;
+      absorbTallies(nowMono, nowWall);
+    }
     fireDeadlines(nowMono, nowWall);
     if (n != 0) continue;
     const Nanos wakeAt =
@@ -178,6 +184,49 @@ void LinkMonitor::runLoop() {
   // What was published before stop() is still applied.
   while (drainAndApply() != 0) {
   }
+  absorbTallies(clock_.monotonic(), clock_.wall());
+}
+
+void LinkMonitor::absorbTally(LinkIndex link, Nanos nowMono, Nanos nowWall) {
+  const RoutineTally t = hub_->readTally(link);
+  RoutineTally& seen = tallySeen_[link];
+  const auto replay = [&](EventKind kind, MessageClass cls, std::uint64_t count, Nanos at) {
+    SessionEvent e{};
+    e.kind = kind;
+    e.link = link;
+    e.messageClass = cls;
+    e.monotonic = at;
+    e.wall = wallFromMonotonic(at);
+    bump(monitorStats_.eventsApplied, count);
+    apply(e, nowMono, nowWall, count);
+  };
+  // Application messages carry the coarse clock, up to one tick behind: take the latest
+  // they can have been, so that a heartbeat deadline is never moved earlier than it is (it
+  // may fire up to one tick late after a burst of orders instead).
+  const auto latest = [&](Nanos coarseAt) {
+    return std::min(coarseAt + coarseMonotonicResolution(), clock_.monotonic());
+  };
+  // Counts only grow (one writer); a smaller one would be a second writer's lost update.
+  if (t.messagesIn > seen.messagesIn) {
+    const std::uint64_t count = t.messagesIn - seen.messagesIn;
+    seen.messagesIn = t.messagesIn;
+    replay(EventKind::kMessageIn, MessageClass::kApplication, count, latest(t.lastIn));
+  }
+  if (t.messagesOut > seen.messagesOut) {
+    const std::uint64_t count = t.messagesOut - seen.messagesOut;
+    seen.messagesOut = t.messagesOut;
+    replay(EventKind::kMessageOut, MessageClass::kApplication, count, latest(t.lastOut));
+  }
+  if (t.heartbeatsIn > seen.heartbeatsIn) {
+    const std::uint64_t count = t.heartbeatsIn - seen.heartbeatsIn;
+    seen.heartbeatsIn = t.heartbeatsIn;
+    replay(EventKind::kMessageIn, MessageClass::kHeartbeat, count, t.lastHeartbeatIn);
+  }
+}
+
+void LinkMonitor::absorbTallies(Nanos nowMono, Nanos nowWall) {
+  for (std::size_t link = 0; link < tallySeen_.size(); ++link)
+    absorbTally(static_cast<LinkIndex>(link), nowMono, nowWall);
 }
 
 std::size_t LinkMonitor::drainAndApply() {
@@ -199,24 +248,26 @@ std::size_t LinkMonitor::drainAndApply() {
   return total;
 }
 
-void LinkMonitor::apply(const SessionEvent& e, Nanos nowMono, Nanos nowWall) {
+void LinkMonitor::apply(const SessionEvent& e, Nanos nowMono, Nanos nowWall, std::uint64_t count) {
   // Routine messages may wait for the core's next wake-up on purpose (isRoutineMessage):
   // their delay says nothing about how fast a change is seen.
-  if (!isRoutineMessage(e))
-    monitorStats_.applyDelay.observe(std::max<Nanos>(nowMono - e.monotonic, 0));
+  const bool routine = isRoutineMessage(e);
+  if (!routine) monitorStats_.applyDelay.observe(std::max<Nanos>(nowMono - e.monotonic, 0));
   if (e.link >= machines_.size()) {
     if (e.kind == EventKind::kUnknownSession) bump(monitorStats_.unknownSessionLogons);
     return;
   }
+  // What the link's FIX thread tallied before it published this event comes first.
+  if (!routine) absorbTally(e.link, nowMono, nowWall);
   LinkStats& s = *stats_[e.link];
   LinkStateMachine& m = *machines_[e.link];
   const auto cls = static_cast<std::size_t>(e.messageClass);
   if (e.kind == EventKind::kMessageIn) {
-    bump(s.messagesReceived[cls]);
+    bump(s.messagesReceived[cls], count);
     s.lastInboundWall.store(e.wall, std::memory_order_relaxed);
     switch (e.messageClass) {
       case MessageClass::kHeartbeat:
-        bump(s.heartbeatsReceived);
+        bump(s.heartbeatsReceived, count);
         break;
       case MessageClass::kTestRequest:
         bump(s.testRequestsReceived);
@@ -235,7 +286,7 @@ void LinkMonitor::apply(const SessionEvent& e, Nanos nowMono, Nanos nowWall) {
       s.hasSendingTimeSkew.store(true, std::memory_order_relaxed);
     }
   } else if (e.kind == EventKind::kMessageOut) {
-    bump(s.messagesSent[cls]);
+    bump(s.messagesSent[cls], count);
     switch (e.messageClass) {
       case MessageClass::kTestRequest:
         bump(s.testRequestsSent);
@@ -264,12 +315,17 @@ void LinkMonitor::apply(const SessionEvent& e, Nanos nowMono, Nanos nowWall) {
     s.lastRtt.store(*applied.rtt, std::memory_order_relaxed);
     s.rtt.observe(*applied.rtt);
   }
-  if (applied.heartbeatInterval) s.heartbeatInterval.observe(*applied.heartbeatInterval);
+  // A tally of several Heartbeats spans as many intervals: observe their mean once.
+  if (applied.heartbeatInterval)
+    s.heartbeatInterval.observe(*applied.heartbeatInterval / static_cast<Nanos>(count));
   const auto hb = static_cast<std::uint32_t>(m.heartBtInt() / kNanosPerSecond);
   if (s.heartBtIntSeconds.load(std::memory_order_relaxed) != hb)
     s.heartBtIntSeconds.store(hb, std::memory_order_relaxed);
 
   reevaluate(e.link, nowMono, nowWall, e.monotonic);
+  // Every event published for the link so far may now be applied: if it is up, its routine
+  // messages may be tallied again (EventHub::mayTally).
+  if (!routine) hub_->setTallyAllowed(e.link, m.state() == LinkState::kUp);
 }
 
 void LinkMonitor::reevaluate(LinkIndex link, Nanos nowMono, Nanos nowWall, Nanos causeMono) {
@@ -299,6 +355,7 @@ void LinkMonitor::reevaluate(LinkIndex link, Nanos nowMono, Nanos nowWall, Nanos
     s.state.store(t.to, std::memory_order_release);
     // While the link is up its routine messages need not wake the core (event_hub.hpp).
     hub_->setPromptWake(link, t.to != LinkState::kUp);
+    hub_->setTallyAllowed(link, t.to == LinkState::kUp);
     // An operator's maintenance window is not a flap of the link, nor is the first
     // observation of a link restored as unknown after a restart.
     if (t.from != t.to && t.from != LinkState::kMaintenance && t.to != LinkState::kMaintenance &&
@@ -332,6 +389,8 @@ void LinkMonitor::fireDeadlines(Nanos nowMono, Nanos nowWall) {
     q.heap.pop();
     if (q.scheduled[link] != at) continue;  // superseded by an earlier entry
     q.scheduled[link] = kNever;
+    // Routine messages the FIX thread tallied may have moved this deadline.
+    absorbTally(link, nowMono, nowWall);
     reevaluate(link, nowMono, nowWall);
   }
   if (nowMono >= q.nextSweep) {

@@ -95,7 +95,7 @@ AppliedEvent LinkStateMachine::apply(const SessionEvent& e) {
         case MessageClass::kHeartbeat:
           if (loggedOn_ && lastHeartbeat_ != 0 && e.monotonic > lastHeartbeat_)
             out.heartbeatInterval = e.monotonic - lastHeartbeat_;
-          lastHeartbeat_ = e.monotonic;
+          lastHeartbeat_ = std::max(lastHeartbeat_, e.monotonic);
           if ((e.flags & event_flag::kProbeTestReqId) != 0 && probeId_ != 0 &&
               e.testReqId == probeId_) {
             out.rtt = e.monotonic - probeSentAt_;
@@ -150,7 +150,9 @@ AppliedEvent LinkStateMachine::apply(const SessionEvent& e) {
           // part of the resend means it is over.
           if ((e.flags & event_flag::kPossDup) != 0) {
             if (resendActive_) resendLastActivity_ = e.monotonic;
-          } else {
+          } else if (e.monotonic >= resendLastActivity_) {
+            // A tally of routine messages (EventHub::tally) may be applied after the resend
+            // began; only a message sent since ends it.
             resendActive_ = false;
           }
           break;

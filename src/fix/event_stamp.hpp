@@ -8,15 +8,19 @@
 
 namespace linkwatch {
 
-inline SessionEvent stampEvent(EventKind kind, LinkIndex link) noexcept {
+inline SessionEvent stampEventAt(EventKind kind, LinkIndex link, Nanos monotonic) noexcept {
   SessionEvent e;
   std::memset(&e, 0, sizeof e);
-  e.monotonic = monotonicNow();
+  e.monotonic = monotonic;
   e.wall = wallFromMonotonic(e.monotonic);
   e.kind = kind;
   e.link = link;
   e.messageClass = MessageClass::kApplication;
   return e;
+}
+
+inline SessionEvent stampEvent(EventKind kind, LinkIndex link) noexcept {
+  return stampEventAt(kind, link, monotonicNow());
 }
 
 }  // namespace linkwatch

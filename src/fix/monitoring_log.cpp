@@ -21,8 +21,31 @@ void MonitoringLog::backup() {
   if (inner_ != nullptr) inner_->backup();
 }
 
+// The fast path of an up link (EventHub::mayTally): its order flow and Heartbeats only move
+// counters and the link's last-message times, so they are tallied instead of being read in
+// full and published. Application messages with the coarse clock (the core allows for its
+// resolution); inbound Heartbeats with the exact one, since on a quiet link they time its
+// liveness. A message whose SendingTime is due for a sample is read in full.
+bool MonitoringLog::tallied(const std::string& message, bool inbound) noexcept {
+  if (!hub_.mayTally(link_)) return false;
+  const RoutineMessage kind = classifyRoutineMessage(message.data(), message.size());
+  if (kind == RoutineMessage::kNotRoutine) return false;
+  const Nanos nextSample = nextSendingTimeSample_.load(std::memory_order_relaxed);
+  if (kind == RoutineMessage::kHeartbeat) {
+    if (!inbound) return false;  // one a HeartBtInt: not worth a tally of their own
+    const Nanos now = monotonicNow();
+    if (now >= nextSample) return false;
+    hub_.tallyHeartbeat(link_, now);
+    return true;
+  }
+  const Nanos now = coarseMonotonicNow();
+  if (inbound && now >= nextSample) return false;
+  hub_.tallyApplication(link_, inbound, now);
+  return true;
+}
+
 void MonitoringLog::onIncoming(const std::string& message) {
-  if (link_ != kNoLink) {
+  if (link_ != kNoLink && !tallied(message, true)) {
     SessionEvent e = stampEvent(EventKind::kMessageIn, link_);
     const bool sample = e.monotonic >= nextSendingTimeSample_.load(std::memory_order_relaxed);
     if (sample)
@@ -35,7 +58,7 @@ void MonitoringLog::onIncoming(const std::string& message) {
 }
 
 void MonitoringLog::onOutgoing(const std::string& message) {
-  if (link_ != kNoLink) {
+  if (link_ != kNoLink && !tallied(message, false)) {
     SessionEvent e = stampEvent(EventKind::kMessageOut, link_);
     // The monitor reads the SendingTime of inbound messages only (their skew).
     scanFixMessage(message.data(), message.size(), e, false);

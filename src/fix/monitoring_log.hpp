@@ -28,6 +28,8 @@ class MonitoringLog : public FIX::Log {
   FIX::Log* inner() const noexcept { return inner_; }
 
  private:
+  bool tallied(const std::string& message, bool inbound) noexcept;
+
   EventHub& hub_;
   const LinkIndex link_;
   FIX::Log* inner_;  // owned by the inner factory

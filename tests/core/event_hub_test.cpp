@@ -160,6 +160,57 @@ TEST(EventHub, RoutineMessagesOfAnUpLinkWaitForTheConsumersNextWakeUp) {
       longWait);
 }
 
+TEST(EventHub, RoutineMessagesAreTalliedOnlyWhileEveryOtherEventOfTheLinkIsApplied) {
+  EventHub hub(2, 64);
+  // Nothing is tallied before the consumer has found the link up.
+  EXPECT_FALSE(hub.mayTally(0));
+  hub.setTallyAllowed(0, true);
+  EXPECT_TRUE(hub.mayTally(0));
+  EXPECT_FALSE(hub.mayTally(1));
+  EXPECT_FALSE(hub.mayTally(2));  // no such link
+
+  // A routine message published all the same (a sampled SendingTime) changes nothing.
+  SessionEvent heartbeat = makeEvent(EventKind::kMessageIn, 0, monotonicNow());
+  heartbeat.messageClass = MessageClass::kHeartbeat;
+  ASSERT_TRUE(hub.publish(heartbeat));
+  EXPECT_TRUE(hub.mayTally(0));
+
+  // Anything else stops the tally until the consumer has applied it and says the link is
+  // still up; saying so before it has applied the event is not enough.
+  SessionEvent testRequest = heartbeat;
+  testRequest.kind = EventKind::kMessageOut;
+  testRequest.messageClass = MessageClass::kTestRequest;
+  ASSERT_TRUE(hub.publish(testRequest));
+  EXPECT_FALSE(hub.mayTally(0));
+  hub.setTallyAllowed(0, true);
+  EXPECT_FALSE(hub.mayTally(0));
+  EXPECT_EQ(drainAll(hub).size(), 2u);
+  EXPECT_FALSE(hub.mayTally(0));
+  hub.setTallyAllowed(0, true);
+  EXPECT_TRUE(hub.mayTally(0));
+  hub.setTallyAllowed(0, false);  // the link is no longer up
+  EXPECT_FALSE(hub.mayTally(0));
+  hub.setTallyAllowed(0, true);
+
+  // Another link's events do not stop this one's tally.
+  ASSERT_TRUE(hub.publish(makeEvent(EventKind::kLogon, 1, monotonicNow())));
+  EXPECT_TRUE(hub.mayTally(0));
+
+  hub.tallyApplication(0, true, 100);
+  hub.tallyApplication(0, true, 200);
+  hub.tallyApplication(0, false, 300);
+  hub.tallyHeartbeat(0, 400);
+  const RoutineTally t = hub.readTally(0);
+  EXPECT_EQ(t.messagesIn, 2u);
+  EXPECT_EQ(t.lastIn, 200);
+  EXPECT_EQ(t.messagesOut, 1u);
+  EXPECT_EQ(t.lastOut, 300);
+  EXPECT_EQ(t.heartbeatsIn, 1u);
+  EXPECT_EQ(t.lastHeartbeatIn, 400);
+  EXPECT_EQ(hub.readTally(1).messagesIn, 0u);
+  EXPECT_TRUE(hub.empty() || drainAll(hub).size() == 1u);  // only link 1's logon was queued
+}
+
 TEST(EventHub, ReleasesTheLaneOfAThreadThatEnded) {
   EventHub hub(1, 64, 1);
   for (int i = 0; i < 3; ++i) {

@@ -46,6 +46,37 @@ TEST(FixScan, ReadsAnApplicationMessageOnlyUpToTheEndOfItsHeader) {
   EXPECT_EQ(e.aux, 0u);
 }
 
+RoutineMessage routine(const std::string& text) {
+  const std::string raw = fix(text);
+  return classifyRoutineMessage(raw.data(), raw.size());
+}
+
+TEST(FixScan, TellsTheRoutineMessagesAnUpLinksFixThreadMayTally) {
+  // Application messages: the MsgType decides, whatever follows (even a long SendingTime
+  // field whose SOH is found eight bytes at a time).
+  EXPECT_EQ(routine("8=FIX.4.4|9=90|35=D|34=7|49=BANK|52=20260101-00:00:01.123456789|11=A|10=000|"),
+            RoutineMessage::kApplication);
+  EXPECT_EQ(routine("8=FIXT.1.1|9=9|35=AE|1=2|10=000|"), RoutineMessage::kApplication);
+  // A plain Heartbeat, but not one that answers a TestRequest or says it is resent.
+  EXPECT_EQ(routine("8=FIX.4.4|9=40|35=0|34=8|49=BANK|52=20260101-00:00:01|56=EXCH|10=000|"),
+            RoutineMessage::kHeartbeat);
+  EXPECT_EQ(routine("8=FIX.4.4|9=40|35=0|34=8|43=N|49=BANK|10=000|"), RoutineMessage::kHeartbeat);
+  EXPECT_EQ(routine("8=FIX.4.4|9=40|35=0|34=8|49=BANK|112=TEST|10=000|"),
+            RoutineMessage::kNotRoutine);
+  EXPECT_EQ(routine("8=FIX.4.4|9=40|35=0|34=8|43=Y|49=BANK|10=000|"), RoutineMessage::kNotRoutine);
+  EXPECT_EQ(routine("8=FIX.4.4|9=40|35=0|34=8|49=BANK|58=hello|10=000|"),
+            RoutineMessage::kNotRoutine);
+  // Admin messages, and anything not shaped 8, 9, 35 or cut short.
+  for (const char* text :
+       {"8=FIX.4.4|9=40|35=1|34=8|112=X|10=000|", "8=FIX.4.4|9=40|35=2|34=8|7=1|16=0|10=000|",
+        "8=FIX.4.4|9=40|35=4|34=8|123=Y|36=9|10=000|", "8=FIX.4.4|9=40|35=A|34=1|108=30|10=000|",
+        "8=FIX.4.4|9=40|35=5|10=000|", "8=FIX.4.4|9=40|35=3|45=2|10=000|",
+        "9=40|8=FIX.4.4|35=D|10=000|", "8=FIX.4.4|35=D|9=40|10=000|", "8=FIX.4.4|9=40|35=|10=000|",
+        "8=FIX.4.4|9=40|35=D", "8=FIX.4.4|9=40|35=0|34=8", "8=FIX.4.4|9=40|35=0|34=8|49=BANK|",
+        "8=FIX.4.4|9=40|35=0|3x4=8|10=000|", "", "8=", "garbage"})
+    EXPECT_EQ(routine(text), RoutineMessage::kNotRoutine) << text;
+}
+
 TEST(FixScan, SkipsAnApplicationMessagesSendingTimeWhenAskedButNeverAnAdminOnes) {
   const std::string order = fix("8=FIX.4.4|9=40|35=D|34=7|52=20260101-00:00:01|11=A|10=000|");
   const std::string heartbeat = fix("8=FIX.4.4|9=40|35=0|34=8|52=20260101-00:00:01|10=000|");

@@ -82,6 +82,85 @@ TEST_F(LinkMonitorTest, OnlyAnUpLinksRoutineMessagesMayWaitForTheCoresNextWakeUp
   EXPECT_FALSE(monitor.hub().promptWake(0));
 }
 
+TEST_F(LinkMonitorTest, TalliedMessagesMoveAnUpLinksDeadlineAndCounters) {
+  EventHub& hub = monitor.hub();
+  EXPECT_FALSE(hub.mayTally(0));  // down
+  hub.publish(at(EventKind::kLogon, 0));
+  monitor.runOnce();
+  ASSERT_EQ(monitor.stats(0).state.load(), LinkState::kUp);
+  ASSERT_TRUE(hub.mayTally(0));
+  EXPECT_FALSE(hub.mayTally(1));
+
+  // Orders and a Heartbeat tallied by the FIX thread instead of published.
+  clock.advance(kSec);
+  for (int i = 0; i < 3; ++i) hub.tallyApplication(0, true, clock.monotonic());
+  hub.tallyApplication(0, false, clock.monotonic());
+  clock.advance(kSec / 10);
+  hub.tallyHeartbeat(0, clock.monotonic());
+  const Nanos lastHeartbeat = clock.monotonic();
+  // Past the deadline the logon set (1.2 s): the core reads the tally before it fires.
+  clock.advance(kSec / 5);
+  monitor.runOnce();
+  const LinkStats& s = monitor.stats(0);
+  EXPECT_EQ(s.state.load(), LinkState::kUp);
+  const auto app = static_cast<std::size_t>(MessageClass::kApplication);
+  EXPECT_EQ(s.messagesReceived[app].load(), 3u);
+  EXPECT_EQ(s.messagesSent[app].load(), 1u);
+  EXPECT_EQ(s.heartbeatsReceived.load(), 1u);
+  EXPECT_EQ(s.messagesReceived[static_cast<std::size_t>(MessageClass::kHeartbeat)].load(), 1u);
+
+  // The Heartbeat's exact time sets the next deadline: 1.2 s after it, not before.
+  clock.advance(lastHeartbeat + 1200 * kNanosPerMilli - 1 - clock.monotonic());
+  monitor.runOnce();
+  EXPECT_EQ(s.state.load(), LinkState::kUp);
+  clock.advance(1);
+  monitor.runOnce();
+  EXPECT_EQ(s.state.load(), LinkState::kDegraded);
+  EXPECT_EQ(s.reason.load(), LinkReason::kHeartbeatLate);
+  EXPECT_FALSE(hub.mayTally(0));  // a late link's messages are applied at once again
+}
+
+TEST_F(LinkMonitorTest, AnApplicationMessagesCoarseTimeNeverMovesTheDeadlineEarlier) {
+  EventHub& hub = monitor.hub();
+  hub.publish(at(EventKind::kLogon, 0));
+  monitor.runOnce();
+  ASSERT_TRUE(hub.mayTally(0));
+  clock.advance(kSec);
+  // The coarse clock may read up to one tick behind the message's real time: the core takes
+  // the latest time the message can have had.
+  hub.tallyApplication(0, true, clock.monotonic() - coarseMonotonicResolution());
+  const Nanos sent = clock.monotonic();
+  clock.advance(kSec / 2);
+  monitor.runOnce();
+  clock.advance(sent + 1200 * kNanosPerMilli - 1 - clock.monotonic());
+  monitor.runOnce();
+  EXPECT_EQ(monitor.stats(0).state.load(), LinkState::kUp);
+}
+
+TEST_F(LinkMonitorTest, AnEventPublishedForTheLinkStopsItsTallyUntilTheCoreHasAppliedIt) {
+  EventHub& hub = monitor.hub();
+  hub.publish(at(EventKind::kLogon, 0));
+  monitor.runOnce();
+  ASSERT_TRUE(hub.mayTally(0));
+  // QuickFIX found a gap: its "too high" line and its ResendRequest are published; the
+  // member's resends that follow must be read in full (PossDup closes the gap).
+  SessionEvent tooHigh = at(EventKind::kSeqTooHigh, 0);
+  tooHigh.seqNum = 10;
+  tooHigh.aux = 5;
+  hub.publish(tooHigh);
+  EXPECT_FALSE(hub.mayTally(0));
+  monitor.runOnce();
+  EXPECT_EQ(monitor.stats(0).state.load(), LinkState::kDegraded);
+  EXPECT_FALSE(hub.mayTally(0));
+  SessionEvent resent = at(EventKind::kMessageIn, 0);
+  resent.flags = event_flag::kPossDup;
+  resent.seqNum = 9;
+  hub.publish(resent);
+  monitor.runOnce();
+  EXPECT_EQ(monitor.stats(0).state.load(), LinkState::kUp);
+  EXPECT_TRUE(hub.mayTally(0));
+}
+
 TEST_F(LinkMonitorTest, CountsDisconnectsByReasonAndFlaps) {
   monitor.hub().publish(at(EventKind::kLogon, 1));
   monitor.runOnce();

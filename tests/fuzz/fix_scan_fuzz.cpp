@@ -4,7 +4,9 @@
 //
 // Differential checks against simple references:
 //  - parseUtcTimestamp against std::chrono's calendar for every valid date it accepts;
-//  - scanFixMessage against the simulator's FixMessage for messages both can split.
+//  - scanFixMessage against the simulator's FixMessage for messages both can split;
+//  - classifyRoutineMessage (the tally's fast path) against scanFixMessage.
+#include <linkwatch/event_hub.hpp>
 #include <linkwatch/fix_scan.hpp>
 #include <linkwatch/session_event.hpp>
 
@@ -103,6 +105,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     LW_FUZZ_CHECK(event.sendingTime >= 0, "SendingTime before 1970 accepted");
   }
   checkScanAgainstFixMessage(text.get(), size, event);
+
+  // What the tally's fast classifier lets through, the full scan must agree is routine: an
+  // application message (its resends too: see EventHub::mayTally), or a plain Heartbeat.
+  switch (linkwatch::classifyRoutineMessage(text.get(), size)) {
+    case linkwatch::RoutineMessage::kApplication:
+      LW_FUZZ_CHECK(event.messageClass == linkwatch::MessageClass::kApplication,
+                    "tallied as an application message, scanned as another class");
+      break;
+    case linkwatch::RoutineMessage::kHeartbeat: {
+      SessionEvent heartbeat = event;
+      heartbeat.kind = linkwatch::EventKind::kMessageIn;
+      LW_FUZZ_CHECK(event.messageClass == linkwatch::MessageClass::kHeartbeat &&
+                        linkwatch::isRoutineMessage(heartbeat),
+                    "tallied as a plain Heartbeat, scanned as something that is not");
+      break;
+    }
+    case linkwatch::RoutineMessage::kNotRoutine:
+      break;
+  }
 
   Nanos parsed = 0;
   if (linkwatch::parseUtcTimestamp(text.get(), size, parsed)) {
