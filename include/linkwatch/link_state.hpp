@@ -34,8 +34,11 @@ enum class LinkReason : std::uint8_t {
   kOutsideSchedule,
   kMaintenance,
   kRestored,  // state unknown: restored from the journal, waiting for the link's first event
+  // The QuickFIX worker process that ran the session died or hung (FixWorkers): the member
+  // may well still be there; the exchange's side of the link is what went.
+  kFixWorkerLost,
 };
-constexpr int kLinkReasonCount = 15;
+constexpr int kLinkReasonCount = 16;
 
 constexpr std::string_view toString(LinkState state) noexcept {
   switch (state) {
@@ -87,6 +90,8 @@ constexpr std::string_view toString(LinkReason reason) noexcept {
       return "maintenance";
     case LinkReason::kRestored:
       return "restored";
+    case LinkReason::kFixWorkerLost:
+      return "fix_worker_lost";
   }
   return "unknown";
 }

@@ -55,6 +55,8 @@ constexpr std::uint8_t kQuickfixTestReqId = 1u << 3;
 constexpr std::uint8_t kProbeTestReqId = 1u << 4;
 constexpr std::uint8_t kHasSendingTime = 1u << 5;
 constexpr std::uint8_t kResetSeqNum = 1u << 6;
+// On a kDisconnect: the QuickFIX worker process that ran the session died or hung.
+constexpr std::uint8_t kFixWorkerLost = 1u << 7;
 }  // namespace event_flag
 
 struct SessionEvent {

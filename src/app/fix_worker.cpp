@@ -522,7 +522,7 @@ void FixWorkerPool::onExit(Worker& worker) {
   if (now - worker.startedAt >= kStableRun) worker.restartDelay = kFirstRestartDelay;
   worker.restartAt = now + worker.restartDelay;
   std::cerr << "linkwatch: " << what << ": its " << shards_[worker.index].links.size()
-            << " links are down (disconnected: fix worker " << (hung ? "hung" : "exited")
+            << " links are down (fix_worker_lost: fix worker " << (hung ? "hung" : "exited")
             << "); restarting in "
             << static_cast<double>(worker.restartDelay) / static_cast<double>(kNanosPerSecond)
             << " s";
@@ -571,6 +571,7 @@ void FixWorkerPool::markLinksDown(Worker& worker) {
     shard.loggedOn[i].store(0, std::memory_order_relaxed);
     SessionEvent e{};
     e.kind = EventKind::kDisconnect;
+    e.flags = event_flag::kFixWorkerLost;
     e.messageClass = MessageClass::kApplication;
     e.link = shard.links[i];
     e.monotonic = mono;

@@ -50,7 +50,9 @@ AppliedEvent LinkStateMachine::apply(const SessionEvent& e) {
       break;
     case EventKind::kLogout:
     case EventKind::kDisconnect: {
-      const LinkReason reason = pendingCause_.value_or(LinkReason::kDisconnected);
+      const LinkReason reason = (e.flags & event_flag::kFixWorkerLost) != 0
+                                    ? LinkReason::kFixWorkerLost
+                                    : pendingCause_.value_or(LinkReason::kDisconnected);
       if (e.monotonic < connectivityAt_) break;  // older than what we know
       if (loggedOn_) {
         out.countedDisconnect = true;

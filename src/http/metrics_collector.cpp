@@ -465,12 +465,16 @@ void MetricsCollector::emit(Out& out) const {
           &LinkStats::testRequestsSent);
   counter("linkwatch_test_requests_received_total", "TestRequests received from the member.",
           &LinkStats::testRequestsReceived);
-  perLink("linkwatch_disconnects_total", "Sessions ended, by the reason they ended.", kCounter,
-          [&](std::size_t i, const LinkStats& s) {
-            for (const LinkReason r : kSessionEndReasons)
-              out.sample(i, "reason", toString(r),
-                         number(s.disconnects[static_cast<std::size_t>(r)]));
-          });
+  perLink(
+      "linkwatch_disconnects_total", "Sessions ended, by the reason they ended.", kCounter,
+      [&](std::size_t i, const LinkStats& s) {
+        for (const LinkReason r : kSessionEndReasons)
+          out.sample(i, "reason", toString(r), number(s.disconnects[static_cast<std::size_t>(r)]));
+        // Only with FixWorkers, and rare: from its first occurrence, not a zero per link.
+        constexpr auto kWorkerLost = static_cast<std::size_t>(LinkReason::kFixWorkerLost);
+        if (const auto lost = s.disconnects[kWorkerLost].load(std::memory_order_relaxed); lost != 0)
+          out.sample(i, "reason", toString(LinkReason::kFixWorkerLost), static_cast<double>(lost));
+      });
   counter("linkwatch_logons_total", "Completed logons.", &LinkStats::logons);
   counter("linkwatch_logon_rejects_total", "Logons refused or rejected.", &LinkStats::logonRejects);
   counter("linkwatch_sequence_gaps_total", "Inbound MsgSeqNum gaps detected (MsgSeqNum too high).",

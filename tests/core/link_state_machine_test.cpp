@@ -133,7 +133,17 @@ INSTANTIATE_TEST_SUITE_P(
                   event(EventKind::kDisconnect, 2 * kSec)},
                  LinkReason::kSequenceTooLow},
         DownCase{
-            "onlogout_alone", {event(EventKind::kLogout, 2 * kSec)}, LinkReason::kDisconnected}),
+            "onlogout_alone", {event(EventKind::kLogout, 2 * kSec)}, LinkReason::kDisconnected},
+        // A QuickFIX worker process died or hung: its supervisor says so on the disconnect,
+        // whatever else the session was doing.
+        DownCase{"fix_worker_lost",
+                 {event(EventKind::kHeartbeatTimeout, 2 * kSec),
+                  [] {
+                    SessionEvent e = event(EventKind::kDisconnect, 2 * kSec);
+                    e.flags = event_flag::kFixWorkerLost;
+                    return e;
+                  }()},
+                 LinkReason::kFixWorkerLost}),
     [](const auto& param) { return std::string(param.param.name); });
 
 TEST(LinkStateMachine, CountsOneDisconnectForDisconnectingFollowedByOnLogout) {

@@ -1,6 +1,6 @@
 // `linkwatch run` with two QuickFIX worker processes, members from the simulator: a worker that
 // is alive but makes no progress (SIGSTOP) is named in the log and on /metrics within
-// FixWorkerHangTimeout, killed, its links go down (`disconnected`, logged as "fix worker hung")
+// FixWorkerHangTimeout, killed, its links go down (`fix_worker_lost`, logged as "fix worker hung")
 // and come back through a new worker; the other worker's links never leave `up`.
 #include <curl/curl.h>
 #include <signal.h>
@@ -176,7 +176,7 @@ TEST(FixWorkerHang, AStoppedWorkerIsKilledAndRestartedWhileTheOtherStaysUp) {
     std::set<std::string> down;
     if (!events.is_object()) return down;
     for (const auto& e : events["events"])
-      if (e["to"] == "down" && e["reason"] == "disconnected")
+      if (e["to"] == "down" && e["reason"] == "fix_worker_lost")
         down.insert(e["member"].get<std::string>());
     return down;
   };
@@ -188,7 +188,7 @@ TEST(FixWorkerHang, AStoppedWorkerIsKilledAndRestartedWhileTheOtherStaysUp) {
       10s))
       << readFile(logFile);
   EXPECT_NE(readFile(logFile).find("killed by signal 9 (Killed): its 2 links are down "
-                                   "(disconnected: fix worker hung)"),
+                                   "(fix_worker_lost: fix worker hung)"),
             std::string::npos)
       << readFile(logFile);
 

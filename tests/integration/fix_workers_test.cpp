@@ -1,6 +1,6 @@
 // `linkwatch run` with its QuickFIX sessions in two worker processes (FixWorkers=2, one port
 // each), members from the simulator: every link up through the shared-memory lanes; a worker
-// killed with SIGKILL takes exactly its own links down (`disconnected`) and comes back.
+// killed with SIGKILL takes exactly its own links down (`fix_worker_lost`) and comes back.
 #include <curl/curl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -126,13 +126,13 @@ TEST(FixWorkers, RunSplitsSessionsOverWorkerProcessesAndRestartsAKilledOne) {
   ASSERT_TRUE(waitFor(allUp, 20s)) << readFile(logFile);
 
   ASSERT_EQ(::kill(killed, SIGKILL), 0);
-  // The killed shard's links go down with `disconnected`, then come back through a new worker.
+  // The killed shard's links go down with `fix_worker_lost`, then come back through a new worker.
   const auto downedB = [&] {
     const nlohmann::json events = getJson(base + "/api/v1/events?limit=100");
     if (!events.is_object()) return std::set<std::string>{};
     std::set<std::string> down;
     for (const auto& e : events["events"])
-      if (e["to"] == "down" && e["reason"] == "disconnected")
+      if (e["to"] == "down" && e["reason"] == "fix_worker_lost")
         down.insert(e["member"].get<std::string>());
     return down;
   };
