@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -381,6 +382,56 @@ void BM_MutexDeque_PublishAndScanHeartbeatLatency(benchmark::State& state) {
   publishLatency<MutexDequeQueue, Path::kStampScan>(state);
 }
 
+// The fast path of an up link's routine traffic (EventHub::mayTally): no enqueue at all, the
+// message is added to the link's own tally with the coarse clock. A consumer thread reads
+// every tally each 100 ms, as the core does. Per operation, `batch` operations a sample as
+// above.
+void tallyLatency(benchmark::State& state, bool heartbeat) {
+  const auto batch = static_cast<std::uint32_t>(state.range(0));
+  EventHub hub(kLinks, 1024);
+  for (LinkIndex l = 0; l < kLinks; ++l) hub.setTallyAllowed(l, true);
+  std::atomic<bool> stop{false};
+  std::thread reader([&] {
+    std::uint64_t sum = 0;
+    while (!stop.load(std::memory_order_acquire)) {
+      for (LinkIndex l = 0; l < kLinks; ++l) sum += hub.readTally(l).messagesIn;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    benchmark::DoNotOptimize(sum);
+  });
+  const Nanos overhead = clockOverhead();
+  std::vector<double> samples;
+  samples.reserve(static_cast<std::size_t>(state.max_iterations));
+  // A FIX thread serves a few links: its messages cycle through 16 of them.
+  LinkIndex link = 0;
+  std::uint64_t refused = 0;
+  for (auto _ : state) {
+    const Nanos t0 = monotonicNow();
+    for (std::uint32_t i = 0; i < batch; ++i) {
+      if (!hub.mayTally(link)) {
+        ++refused;
+      } else if (heartbeat) {
+        hub.tallyHeartbeat(link, coarseMonotonicNow());
+      } else {
+        hub.tallyApplication(link, true, coarseMonotonicNow());
+      }
+      link = (link + 1) & 15;
+    }
+    const Nanos t1 = monotonicNow();
+    samples.push_back(static_cast<double>(std::max<Nanos>(t1 - t0 - overhead, 0)) / batch);
+  }
+  stop.store(true, std::memory_order_release);
+  reader.join();
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
+  state.counters["p50_ns"] = percentile(samples, 0.50);
+  state.counters["p99_ns"] = percentile(samples, 0.99);
+  state.counters["p999_ns"] = percentile(samples, 0.999);
+  state.counters["clock_ns"] = static_cast<double>(overhead);
+  state.counters["dropped"] = static_cast<double>(refused);
+}
+void BM_EventHub_TallyApplicationLatency(benchmark::State& state) { tallyLatency(state, false); }
+void BM_EventHub_TallyHeartbeatLatency(benchmark::State& state) { tallyLatency(state, true); }
+
 // A fixed number of samples per repetition so the percentiles rest on the same count.
 constexpr benchmark::IterationCount kLatencySamples = 200000;
 BENCHMARK(BM_EventHub_PublishLatency)->Arg(1)->Arg(64)->Iterations(kLatencySamples);
@@ -392,6 +443,8 @@ BENCHMARK(BM_MutexDeque_EnqueueLatencyBatchingConsumer)->Arg(1)->Iterations(kLat
 BENCHMARK(BM_EventHub_PublishLatencyBatchingConsumer)->Arg(1)->Iterations(kLatencySamples);
 BENCHMARK(BM_MutexDeque_PublishLatencyBatchingConsumer)->Arg(1)->Iterations(kLatencySamples);
 BENCHMARK(BM_EventHub_PublishAndScanHeartbeatLatency)->Arg(1)->Iterations(kLatencySamples);
+BENCHMARK(BM_EventHub_TallyApplicationLatency)->Arg(1)->Arg(64)->Iterations(kLatencySamples);
+BENCHMARK(BM_EventHub_TallyHeartbeatLatency)->Arg(1)->Iterations(kLatencySamples);
 BENCHMARK(BM_MutexDeque_PublishAndScanHeartbeatLatency)->Arg(1)->Iterations(kLatencySamples);
 
 }  // namespace

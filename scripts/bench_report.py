@@ -62,6 +62,21 @@ EVENT_HUB = [
     ("enqueue alone, p99 per op, consumer draining every 20 us",
      "BM_EventHub_EnqueueLatencyBatchingConsumer/1/iterations:200000", "p99_ns", None,
      "BM_MutexDeque_EnqueueLatencyBatchingConsumer/1/iterations:200000", ""),
+    ("an up link's order: coarse stamp + tally (no enqueue), p50 per op",
+     "BM_EventHub_TallyApplicationLatency/1/iterations:200000", "p50_ns", ("<=", 50),
+     "BM_MutexDeque_PublishLatency/1/iterations:200000", ""),
+    ("an up link's order: coarse stamp + tally (no enqueue), p50 of 64-op batches",
+     "BM_EventHub_TallyApplicationLatency/64/iterations:200000", "p50_ns", ("<=", 50),
+     "BM_MutexDeque_PublishLatency/64/iterations:200000", ""),
+    ("an up link's order: coarse stamp + tally (no enqueue), p99 per op",
+     "BM_EventHub_TallyApplicationLatency/1/iterations:200000", "p99_ns", ("<=", 250),
+     "BM_MutexDeque_PublishLatency/1/iterations:200000", ""),
+    ("an up link's Heartbeat: coarse stamp + tally (no enqueue), p50 per op",
+     "BM_EventHub_TallyHeartbeatLatency/1/iterations:200000", "p50_ns", ("<=", 50),
+     "BM_MutexDeque_PublishLatency/1/iterations:200000", ""),
+    ("an up link's Heartbeat: coarse stamp + tally (no enqueue), p99 per op",
+     "BM_EventHub_TallyHeartbeatLatency/1/iterations:200000", "p99_ns", ("<=", 250),
+     "BM_MutexDeque_PublishLatency/1/iterations:200000", ""),
     ("stamp + publish, 1 producer", "BM_EventHub_Publish/real_time/threads:1",
      "items_per_second", None, "BM_MutexDeque_Publish/real_time/threads:1", "dropped"),
     ("stamp + publish, 2 producers", "BM_EventHub_Publish/real_time/threads:2",
@@ -164,8 +179,9 @@ GROUPS = [
      "log of record that writes nothing (the monitored one through `MonitoringLogFactory`); "
      "QuickFIX locks a session's log mutex around every Log call once it has any log, so such a "
      "gateway pays that lock without the decorators, and the row is their own work. An up "
-     "link's application messages that are not resent are tallied per link "
-     "(`EventHub::tally`) instead of published; Heartbeats are always published."),
+     "link's application messages and plain inbound Heartbeats are tallied per link "
+     "(`EventHub::mayTally`) instead of published, except one inbound message every 100 ms "
+     "(read in full for the SendingTime skew)."),
     ("/metrics scrape (metrics_bench)", METRICS,
      "What `/metrics` serves: `MetricsCollector::write()`, the exposition handed to the socket "
      "in 64 KiB chunks as it is written. Baseline: `Collect()` + "
@@ -295,7 +311,9 @@ def detection_section(path, command, commit, dirty, blackbox=None):
         f"QuickFIX acceptor sessions (`FixEngine`, one `SocketAcceptor` thread) and "
         f"`LinkMonitor`'s core thread, in one process over loopback; HeartBtInt {c.get('heart_bt_int_s', '?')} s, "
         f"grace {c.get('heartbeat_grace', '?')}, member reconnect delay "
-        f"{c.get('reconnect_delay_ms', '?')} ms; {c.get('faults_per_batch', 0):,} faults per "
+        f"{c.get('reconnect_delay_ms', '?')} ms; the core's and QuickFIX's threads with "
+        f"`ThreadTimeSlice` {c.get('thread_time_slice_us', '?')} µs (0: the kernel's default); "
+        f"{c.get('faults_per_batch', 0):,} faults per "
         f"batch (resets, silences of {c.get('short_silence_ms', '?')} ms, silences of "
         f"{c.get('long_silence_ms', '?')} ms), each on a random member whose link is `up`, "
         "several members faulted at a time. Times are `CLOCK_MONOTONIC` in the one process: the "

@@ -57,9 +57,10 @@ inline bool isRoutineMessage(const SessionEvent& e) noexcept {
 // What the FIX thread of an up link records instead of publishing its routine messages
 // (EventHub::mayTally): one cache line a link, written by that link's FIX thread (one thread
 // at a time), read by the core at the link's deadlines, before the link's next other event,
-// and every 100 ms. Counts only grow. Application messages' times are CLOCK_MONOTONIC_COARSE
-// (behind CLOCK_MONOTONIC by up to coarseMonotonicResolution()); inbound Heartbeats', which
-// time a quiet link's liveness and its heartbeat intervals, are exact.
+// and every 100 ms. Counts only grow. Times are CLOCK_MONOTONIC_COARSE (behind
+// CLOCK_MONOTONIC by up to coarseMonotonicResolution()). An inbound message that comes 100 ms
+// or more after the last one read in full is read in full too (MonitoringLog samples its
+// SendingTime), so on a quiet link the last message before a silence is timed exactly.
 struct RoutineTally {
   std::uint64_t messagesIn = 0;  // application messages
   Nanos lastIn = 0;
@@ -124,9 +125,9 @@ class EventHub {
     return slot.upAsOf.load(std::memory_order_acquire) ==
            slot.published.load(std::memory_order_relaxed);
   }
-  // Records one routine application message of `link` at `coarseAt`, or one inbound Heartbeat
-  // at `at`; only after mayTally(link), and only on the link's FIX thread (single writer: no
-  // read-modify-write).
+  // Records one routine application message of `link`, or one inbound Heartbeat, at
+  // `coarseAt`; only after mayTally(link), and only on the link's FIX thread (single writer:
+  // no read-modify-write).
   void tallyApplication(LinkIndex link, bool inbound, Nanos coarseAt) noexcept {
     TallySlot& slot = tallies_[link];
     if (inbound)
@@ -134,9 +135,9 @@ class EventHub {
     else
       record(slot.messagesOut, slot.lastOut, coarseAt);
   }
-  void tallyHeartbeat(LinkIndex link, Nanos at) noexcept {
+  void tallyHeartbeat(LinkIndex link, Nanos coarseAt) noexcept {
     TallySlot& slot = tallies_[link];
-    record(slot.heartbeatsIn, slot.lastHeartbeatIn, at);
+    record(slot.heartbeatsIn, slot.lastHeartbeatIn, coarseAt);
   }
   // Consumer side: what the link's FIX thread has recorded so far.
   RoutineTally readTally(LinkIndex link) const noexcept;

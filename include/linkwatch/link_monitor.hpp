@@ -84,7 +84,8 @@ class LinkMonitor {
   void setMaintenance(LinkIndex link, Nanos untilWall);
 
   // Drains what is queued and fires due deadlines, on the caller's thread; for tests and
-  // benchmarks that drive the monitor without its thread. Returns events applied.
+  // benchmarks that drive the monitor without its thread. Reads every link's tally when
+  // 100 ms have passed since the last time, as the core thread does. Returns events applied.
   std::size_t runOnce();
 
   const MonitorConfig& config() const noexcept { return config_; }

@@ -204,25 +204,28 @@ RoutineMessage classifyRoutineMessage(const char* data, std::size_t size) noexce
   const MessageClass cls = classify(std::string_view(type, static_cast<std::size_t>(p - 1 - type)));
   if (cls == MessageClass::kApplication) return RoutineMessage::kApplication;
   if (cls != MessageClass::kHeartbeat) return RoutineMessage::kNotRoutine;
-  while (p < end) {
-    std::uint32_t tag = 0;
-    int digits = 0;
-    while (p < end && *p >= '0' && *p <= '9' && digits < 9) {
-      tag = tag * 10 + static_cast<std::uint32_t>(*p - '0');
-      ++p;
-      ++digits;
-    }
-    if (digits == 0 || p >= end || *p != '=') return RoutineMessage::kNotRoutine;
-    // The header is over. A Heartbeat's body may hold a TestReqID and nothing else.
-    if (!isStandardHeaderTag(tag))
-      return tag == 10 ? RoutineMessage::kHeartbeat : RoutineMessage::kNotRoutine;
-    ++p;
-    if (tag == 43 && (p >= end || *p != 'N')) return RoutineMessage::kNotRoutine;
-    const char* soh = findSoh(p, end);
-    if (soh == end) return RoutineMessage::kNotRoutine;
-    p = soh + 1;
+  // A Heartbeat is routine unless a field makes scanFixMessage flag it: TestReqID, or a
+  // PossDupFlag, GapFillFlag or ResetSeqNumFlag that may be Y. Such a field starts right
+  // after an SOH (a Heartbeat has no data fields that could hold one); four bytes there are
+  // compared at once instead of parsing every tag.
+  const auto word = [](const char* text) {
+    std::uint32_t w;
+    std::memcpy(&w, text, sizeof w);
+    return w;
+  };
+  static const std::uint32_t kTestReqId = word("112=");
+  static const std::uint32_t kPossDupYes = word("43=Y");
+  static const std::uint32_t kGapFill = word("123=");
+  static const std::uint32_t kResetSeqNum = word("141=");
+  for (const char* soh = p - 1; soh != end; soh = findSoh(soh + 1, end)) {
+    const char* tag = soh + 1;
+    while (tag != end && *tag == '0') ++tag;  // "0112=" is tag 112 too
+    if (end - tag < 4) break;
+    const std::uint32_t w = word(tag);
+    if (w == kTestReqId || w == kPossDupYes || w == kGapFill || w == kResetSeqNum)
+      return RoutineMessage::kNotRoutine;
   }
-  return RoutineMessage::kNotRoutine;  // no body and no trailer: not a whole message
+  return RoutineMessage::kHeartbeat;
 }
 
 void scanFixMessage(const char* data, std::size_t size, SessionEvent& event,
@@ -251,6 +254,7 @@ void scanFixMessage(const char* data, std::size_t size, SessionEvent& event,
     if (event.messageClass == MessageClass::kApplication && !isStandardHeaderTag(tag)) break;
     switch (tag) {
       case 35: {
+        if (sawType) break;  // MsgType is the third field; a second one is not
         sawType = true;
         event.messageClass = classify(value);
         const std::size_t n =

@@ -22,25 +22,22 @@ void MonitoringLog::backup() {
 }
 
 // The fast path of an up link (EventHub::mayTally): its order flow and Heartbeats only move
-// counters and the link's last-message times, so they are tallied instead of being read in
-// full and published. Application messages with the coarse clock (the core allows for its
-// resolution); inbound Heartbeats with the exact one, since on a quiet link they time its
-// liveness. A message whose SendingTime is due for a sample is read in full.
+// counters and the link's last-message times, so they are tallied, with the coarse clock
+// (the core allows for its resolution), instead of being read in full and published. A
+// message whose SendingTime is due for a sample, every 100 ms, is read in full: on a quiet
+// link that is every message, so its liveness is timed exactly.
 bool MonitoringLog::tallied(const std::string& message, bool inbound) noexcept {
   if (!hub_.mayTally(link_)) return false;
   const RoutineMessage kind = classifyRoutineMessage(message.data(), message.size());
   if (kind == RoutineMessage::kNotRoutine) return false;
-  const Nanos nextSample = nextSendingTimeSample_.load(std::memory_order_relaxed);
-  if (kind == RoutineMessage::kHeartbeat) {
-    if (!inbound) return false;  // one a HeartBtInt: not worth a tally of their own
-    const Nanos now = monotonicNow();
-    if (now >= nextSample) return false;
-    hub_.tallyHeartbeat(link_, now);
-    return true;
-  }
+  // Our own Heartbeats, one a HeartBtInt on a quiet link: not worth a tally of their own.
+  if (kind == RoutineMessage::kHeartbeat && !inbound) return false;
   const Nanos now = coarseMonotonicNow();
-  if (inbound && now >= nextSample) return false;
-  hub_.tallyApplication(link_, inbound, now);
+  if (inbound && now >= nextSendingTimeSample_.load(std::memory_order_relaxed)) return false;
+  if (kind == RoutineMessage::kHeartbeat)
+    hub_.tallyHeartbeat(link_, now);
+  else
+    hub_.tallyApplication(link_, inbound, now);
   return true;
 }
 

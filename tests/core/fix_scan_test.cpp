@@ -64,16 +64,21 @@ TEST(FixScan, TellsTheRoutineMessagesAnUpLinksFixThreadMayTally) {
   EXPECT_EQ(routine("8=FIX.4.4|9=40|35=0|34=8|49=BANK|112=TEST|10=000|"),
             RoutineMessage::kNotRoutine);
   EXPECT_EQ(routine("8=FIX.4.4|9=40|35=0|34=8|43=Y|49=BANK|10=000|"), RoutineMessage::kNotRoutine);
-  EXPECT_EQ(routine("8=FIX.4.4|9=40|35=0|34=8|49=BANK|58=hello|10=000|"),
-            RoutineMessage::kNotRoutine);
-  // Admin messages, and anything not shaped 8, 9, 35 or cut short.
+  EXPECT_EQ(routine("8=FIX.4.4|9=40|35=0|34=8|141=Y|10=000|"), RoutineMessage::kNotRoutine);
+  EXPECT_EQ(routine("8=FIX.4.4|9=40|35=0|34=8|0112=TEST|10=000|"), RoutineMessage::kNotRoutine);
+  // Other fields, or a Heartbeat cut short, are what the full scan makes of them: a Heartbeat
+  // with no flag.
+  for (const char* text :
+       {"8=FIX.4.4|9=40|35=0|34=8|49=BANK|58=hello|10=000|", "8=FIX.4.4|9=40|35=0|34=8",
+        "8=FIX.4.4|9=40|35=0|34=8|49=BANK|", "8=FIX.4.4|9=40|35=0|3x4=8|10=000|"})
+    EXPECT_EQ(routine(text), RoutineMessage::kHeartbeat) << text;
+  // Admin messages, and anything not shaped 8, 9, 35 or cut short before its MsgType ends.
   for (const char* text :
        {"8=FIX.4.4|9=40|35=1|34=8|112=X|10=000|", "8=FIX.4.4|9=40|35=2|34=8|7=1|16=0|10=000|",
         "8=FIX.4.4|9=40|35=4|34=8|123=Y|36=9|10=000|", "8=FIX.4.4|9=40|35=A|34=1|108=30|10=000|",
         "8=FIX.4.4|9=40|35=5|10=000|", "8=FIX.4.4|9=40|35=3|45=2|10=000|",
         "9=40|8=FIX.4.4|35=D|10=000|", "8=FIX.4.4|35=D|9=40|10=000|", "8=FIX.4.4|9=40|35=|10=000|",
-        "8=FIX.4.4|9=40|35=D", "8=FIX.4.4|9=40|35=0|34=8", "8=FIX.4.4|9=40|35=0|34=8|49=BANK|",
-        "8=FIX.4.4|9=40|35=0|3x4=8|10=000|", "", "8=", "garbage"})
+        "8=FIX.4.4|9=40|35=D", "", "8=", "garbage"})
     EXPECT_EQ(routine(text), RoutineMessage::kNotRoutine) << text;
 }
 

@@ -109,8 +109,10 @@ TEST_F(LinkMonitorTest, TalliedMessagesMoveAnUpLinksDeadlineAndCounters) {
   EXPECT_EQ(s.heartbeatsReceived.load(), 1u);
   EXPECT_EQ(s.messagesReceived[static_cast<std::size_t>(MessageClass::kHeartbeat)].load(), 1u);
 
-  // The Heartbeat's exact time sets the next deadline: 1.2 s after it, not before.
-  clock.advance(lastHeartbeat + 1200 * kNanosPerMilli - 1 - clock.monotonic());
+  // The Heartbeat's time sets the next deadline: 1.2 s after the latest time the coarse
+  // clock allows for it, not before.
+  clock.advance(lastHeartbeat + coarseMonotonicResolution() + 1200 * kNanosPerMilli - 1 -
+                clock.monotonic());
   monitor.runOnce();
   EXPECT_EQ(s.state.load(), LinkState::kUp);
   clock.advance(1);

@@ -58,7 +58,8 @@ void checkScanAgainstFixMessage(const char* text, std::size_t size, const Sessio
   linkwatch::sim::FixMessage message;
   if (!message.assign(std::string(text, size))) return;
   // Both read tags of at most 9 digits up to '=' and values up to SOH. scanFixMessage keeps the
-  // last 35 and 34 it sees, FixMessage::get the first: compare messages that carry each once.
+  // first 35 and the last 34 it sees, FixMessage::get the first: compare messages that carry
+  // each once.
   // An application message is read only up to the end of its standard header.
   int msgTypes = 0;
   int seqNums = 0;
