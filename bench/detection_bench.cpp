@@ -50,6 +50,7 @@
 #include <linkwatch/link_monitor.hpp>
 #include <linkwatch/link_state.hpp>
 #include <linkwatch/link_stats.hpp>
+#include <linkwatch/thread_scheduling.hpp>
 
 #include "sim/simulator.hpp"
 
@@ -83,6 +84,7 @@ constexpr Nanos kDeadAfter = 30 * kNanosPerSecond;
 struct Options {
   bool quick = false;
   bool resetsOnly = false;  // just the reset batch (chasing rare misses with many faults)
+  int timeSliceUs = -1;     // the core's and QuickFIX's ThreadTimeSlice; -1: the config's
   int members = 20;
   int faults = 0;  // per batch; 0: 50 with --quick, 1,000 otherwise
   std::string json;
@@ -97,6 +99,8 @@ void usage(std::ostream& out) {
          "               (default 1,000; 50 with --quick)\n"
          "  --json FILE  also write the figures as JSON\n"
          "  --resets-only  only the reset batch (figure (a) and its split)\n"
+         "  --time-slice-us N  ThreadTimeSlice of the core's and QuickFIX's threads in us\n"
+         "               (0: the kernel's default; default: the config's, 100 us)\n"
          "Exit codes: 0 every figure produced, 1 a figure is missing or the run failed,\n"
          "2 bad usage.\n";
 }
@@ -121,6 +125,13 @@ std::optional<Options> parseOptions(int argc, char** argv) {
       o.quick = true;
     } else if (arg == "--resets-only") {
       o.resetsOnly = true;
+    } else if (arg == "--time-slice-us" && hasValue) {
+      if (std::string_view(argv[i + 1]) == "0") {
+        o.timeSliceUs = 0;
+        ++i;
+      } else if (!number(argv[++i], o.timeSliceUs)) {
+        return std::nullopt;
+      }
     } else if (arg == "--members" && hasValue) {
       if (!number(argv[++i], o.members)) return std::nullopt;
     } else if (arg == "--faults" && hasValue) {
@@ -468,6 +479,7 @@ class DetectionRun {
   std::vector<Nanos> injectCommandDelay_;
   std::map<std::string, std::size_t> unmatched_;
   std::map<std::string, std::size_t> downReasonsAfterReset_;
+  Nanos timeSlice_ = 0;  // what the core's and QuickFIX's threads run with; 0: the kernel's
 };
 
 void DetectionRun::start() {
@@ -487,8 +499,19 @@ void DetectionRun::start() {
   for (const LinkConfig& link : config_.links)
     engineOptions.links.push_back({link.sessionKey, link.rttProbeInterval.count()});
   engine_ = FixEngine::create(engineOptions, monitor_->hub());
+  // As `linkwatch run` starts them (MonitorService::start): the core's and QuickFIX's threads
+  // get ThreadTimeSlice, the simulated members started after them the kernel's default.
+  timeSlice_ =
+      options_.timeSliceUs >= 0
+          ? options_.timeSliceUs * kNanosPerMicro
+          : std::chrono::duration_cast<std::chrono::nanoseconds>(config_.threadTimeSlice).count();
+  if (timeSlice_ != 0) {
+    if (const std::string why = setThreadTimeSlice(timeSlice_); !why.empty())
+      throw std::runtime_error("ThreadTimeSlice: " + why);
+  }
   monitor_->start();
   engine_->start();
+  if (timeSlice_ != 0) setThreadTimeSlice(0);
 
   auto members = sim::membersFromMonitorConfig(config_);
   for (auto& m : members) {
@@ -1024,8 +1047,9 @@ void DetectionRun::report(const PhaseCost& idle, const std::map<Batch, PhaseCost
     << ", \"heart_bt_int_s\": " << kHeartBtIntSeconds
     << ", \"heartbeat_grace\": " << fixed(config_.heartbeatGrace, 3)
     << ", \"short_silence_ms\": " << kShortSilenceMs << ", \"long_silence_ms\": " << kLongSilenceMs
-    << ", \"reconnect_delay_ms\": " << kReconnectDelay.count() << ", \"seed\": " << options_.seed
-    << "},\n";
+    << ", \"reconnect_delay_ms\": " << kReconnectDelay.count()
+    << ", \"thread_time_slice_us\": " << timeSlice_ / kNanosPerMicro
+    << ", \"seed\": " << options_.seed << "},\n";
   j << "  \"machine\": {\"date\": " << jsonString(started)
     << ", \"seconds\": " << fixed(static_cast<double>(elapsed) / 1e9, 1)
     << ", \"cpu\": " << jsonString(cpuModel())

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include <linkwatch/fix_worker_plan.hpp>
+#include <linkwatch/thread_scheduling.hpp>
 
 #include "app/fix_worker.hpp"
 #include "app/fix_worker_metrics.hpp"
@@ -22,7 +23,8 @@ std::unique_ptr<journal::Journal> openJournal(const MonitorConfig& config, const
 }  // namespace
 
 MonitorService::MonitorService(const MonitorConfig& config, bool threaded)
-    : journal_(openJournal(config, clock_)),
+    : timeSlice_(config.threadTimeSlice),
+      journal_(openJournal(config, clock_)),
       monitor_(config, clock_),
       http_(monitor_, config.httpHost, config.httpPort, clock_),
       logonGuard_(makeLogonGuard(config)),
@@ -61,6 +63,15 @@ MonitorService::~MonitorService() { stop(); }
 
 void MonitorService::start() {
   started_ = true;
+  // Threads inherit the time slice of the thread that creates them: every thread started here
+  // (and every worker process) gets ThreadTimeSlice; the caller's own is restored after, so
+  // that what it starts next (the demo's simulated members) competes as usual.
+  const Nanos callersSlice = threadTimeSlice();
+  const auto slice = std::chrono::duration_cast<std::chrono::nanoseconds>(timeSlice_).count();
+  if (slice != 0) {
+    if (const std::string why = setThreadTimeSlice(slice); !why.empty())
+      std::cerr << "linkwatch: ThreadTimeSlice not applied: " << why << std::endl;
+  }
   try {
     if (alerts_) alerts_->start();
     if (journal_) journal_->start();
@@ -68,9 +79,11 @@ void MonitorService::start() {
     http_.start();
     engine_->start();
   } catch (...) {
+    if (slice != 0) setThreadTimeSlice(callersSlice);
     stop();
     throw;
   }
+  if (slice != 0) setThreadTimeSlice(callersSlice);
 }
 
 void MonitorService::stop() {

@@ -2,6 +2,7 @@
 // and, when configured, the alert pushes, started and stopped in the right order.
 #pragma once
 
+#include <chrono>
 #include <memory>
 
 #include <linkwatch/clock.hpp>
@@ -37,6 +38,7 @@ class MonitorService {
 
  private:
   SystemClock clock_;
+  std::chrono::microseconds timeSlice_;
   // Before the monitor: opening it takes the directory lock and reads the previous runs'
   // history, and it must outlive the monitor whose listeners write to it.
   std::unique_ptr<journal::Journal> journal_;

@@ -655,15 +655,15 @@ class Parser {
 
   void readLinkwatch(const Block& b, MonitorConfig& config) {
     static const char* const kKeys[] = {
-        "HttpListen",         "HeartbeatGrace",      "TestRequestTimeout",
-        "FlapWindow",         "EventQueueCapacity",  "EventHistorySize",
-        "AlertmanagerUrl",    "AlertOnDegraded",     "AlertResendInterval",
-        "AlertRunbookUrl",    "AlertTimeout",        "AlertStartupGrace",
-        "JournalPath",        "JournalSync",         "JournalSegmentSize",
-        "JournalRetention",   "FixWorkers",          "FixWorkerMode",
-        "SecretsFile",        "HttpTlsCertificate",  "LogonFailureLimit",
-        "LogonFailureWindow", "LogonBlockDuration",  "FixIdleConnectionTimeout",
-        "FixLogonDeadline",   "FixWorkerHangTimeout"};
+        "HttpListen",         "HeartbeatGrace",       "TestRequestTimeout",
+        "FlapWindow",         "EventQueueCapacity",   "EventHistorySize",
+        "AlertmanagerUrl",    "AlertOnDegraded",      "AlertResendInterval",
+        "AlertRunbookUrl",    "AlertTimeout",         "AlertStartupGrace",
+        "JournalPath",        "JournalSync",          "JournalSegmentSize",
+        "JournalRetention",   "FixWorkers",           "FixWorkerMode",
+        "SecretsFile",        "HttpTlsCertificate",   "LogonFailureLimit",
+        "LogonFailureWindow", "LogonBlockDuration",   "FixIdleConnectionTimeout",
+        "FixLogonDeadline",   "FixWorkerHangTimeout", "ThreadTimeSlice"};
     for (const auto& entry : b.entries) {
       // Named, not a structured binding: clang before 16 cannot capture bindings in a lambda.
       const std::string& upperKey = entry.first;
@@ -768,6 +768,22 @@ class Parser {
           continue;
         }
         config.fixWorkerHangTimeout = *d;
+      } else if (upperKey == "THREADTIMESLICE") {
+        // Microseconds matter here: "100us", or any duration ("1ms"), or 0.
+        std::optional<std::chrono::microseconds> slice;
+        const std::string& v = e.value;
+        if (v.size() > 2 && v.compare(v.size() - 2, 2, "us") == 0) {
+          if (auto n = parseUnsigned(std::string_view(v).substr(0, v.size() - 2)))
+            slice = std::chrono::microseconds{*n};
+        } else if (auto d = parseDuration(v)) {
+          slice = std::chrono::duration_cast<std::chrono::microseconds>(*d);
+        }
+        if (!slice || (slice->count() != 0 && (*slice < std::chrono::microseconds{100} ||
+                                               *slice > std::chrono::milliseconds{100}))) {
+          bad("0 (the kernel's) or a duration from 100us to 100ms, such as 100us");
+          continue;
+        }
+        config.threadTimeSlice = *slice;
       } else if (upperKey == "FIXWORKERMODE") {
         std::string mode = e.value;
         for (char& c : mode) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

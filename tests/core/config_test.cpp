@@ -130,6 +130,17 @@ TEST(ConfigLoader, ReadsEveryLinkwatchKey) {
   EXPECT_EQ(config.flapWindow, std::chrono::seconds{120});
   EXPECT_EQ(config.eventQueueCapacity, 4096u);
   EXPECT_EQ(config.historySize, 500u);
+  EXPECT_EQ(config.threadTimeSlice, std::chrono::microseconds{100});  // the default
+}
+
+TEST(ConfigLoader, ReadsTheThreadTimeSliceInMicrosecondsOrAnyDuration) {
+  const auto slice = [](const std::string& value) {
+    return parseConfig("[LINKWATCH]\nThreadTimeSlice=" + value + "\n" + baseConfig(), "test.cfg")
+        .threadTimeSlice;
+  };
+  EXPECT_EQ(slice("250us"), std::chrono::microseconds{250});
+  EXPECT_EQ(slice("2ms"), std::chrono::microseconds{2000});
+  EXPECT_EQ(slice("0"), std::chrono::microseconds{0});
 }
 
 TEST(ConfigLoader, SessionInheritsDefaultAndOverridesIt) {
@@ -377,6 +388,10 @@ std::vector<ErrorCase> errorCases() {
        "HttpPort", "unknown key"},
       {"GraceOutOfRange", "[LINKWATCH]\nHeartbeatGrace=6\n" + baseConfig(), 2, "LINKWATCH",
        "HeartbeatGrace", "from 0 to 5"},
+      {"TimeSliceTooShort", "[LINKWATCH]\nThreadTimeSlice=50us\n" + baseConfig(), 2, "LINKWATCH",
+       "ThreadTimeSlice", "from 100us to 100ms"},
+      {"TimeSliceNotADuration", "[LINKWATCH]\nThreadTimeSlice=short\n" + baseConfig(), 2,
+       "LINKWATCH", "ThreadTimeSlice", "got \"short\""},
       {"BadHttpListen", "[LINKWATCH]\nHttpListen=localhost\n" + baseConfig(), 2, "LINKWATCH",
        "HttpListen", "HOST:PORT"},
       {"QueueCapacityTooSmall", "[LINKWATCH]\nEventQueueCapacity=100\n" + baseConfig(), 2,
