@@ -142,7 +142,8 @@ struct MonitorConfig {
   // FixWorkerHangTimeout: a worker that makes no progress this long is killed and restarted.
   std::chrono::milliseconds fixWorkerHangTimeout{5000};
   // ThreadTimeSlice: the kernel time slice of linkwatch's own threads (the core, QuickFIX's,
-  // HTTP, the workers), so that they preempt a busy thread when they wake (0: the kernel's).
+  // HTTP; not in worker mode), so that they preempt a busy thread when they wake (0: the
+  // kernel's).
   std::chrono::microseconds threadTimeSlice{100};
   SecurityConfig security;
   std::vector<LinkConfig> links;

@@ -112,13 +112,14 @@ class EventHub {
   // Producer side, the fast path of an up link's routine application messages: whether the
   // link's FIX thread may record one in the link's RoutineTally instead of publishing it.
   // True only while the core has applied every other event published for the link into a
-  // lane and found the link up afterwards. An application message or a plain Heartbeat can
-  // then change nothing but counters and the link's last-message times, so its place in the
-  // order of events does not matter. That holds for a resent application message too: a gap
-  // or a resend is always announced first by an event that is published (QuickFIX's "too
-  // high" line, a ResendRequest either way), which ends the tally until the core has applied
-  // it, and the link is not up while either is under way. A Heartbeat with a TestReqID, admin
-  // messages and event lines are always published.
+  // lane and found the link up with no TestRequest outstanding afterwards. An application
+  // message or a Heartbeat can then change nothing but counters and the link's last-message
+  // times, so its place in the order of events does not matter. That holds for a resent
+  // message too: a gap or a resend is always announced first by an event that is published
+  // (QuickFIX's "too high" line, a ResendRequest either way), which ends the tally until the
+  // core has applied it, and the link is not up while either is under way. A TestReqID only
+  // matters as the answer to a TestRequest, which is published before it and ends the tally
+  // until answered. Admin messages and event lines are always published.
   bool mayTally(LinkIndex link) const noexcept {
     if (link >= linkCount_) return false;
     const TallySlot& slot = tallies_[link];

@@ -23,11 +23,11 @@ constexpr char kProbeTestReqIdPrefix[] = "LW";
 void scanFixMessage(const char* data, std::size_t size, SessionEvent& event,
                     bool readApplicationSendingTime = true) noexcept;
 
-// For the tally of an up link's routine traffic (EventHub::mayTally): an application message
-// (MsgType the third field, and not an admin type; read no further: while the link is up and
-// every other event of it has been applied, even a resent one changes nothing but counters),
-// or a Heartbeat with nothing but the trailer after its header (no TestReqID) and no
-// PossDupFlag other than N. kNotRoutine for anything else or anything it cannot tell, which
+// For the tally of an up link's routine traffic (EventHub::mayTally): what the MsgType (the
+// third field) says, reading no further. An application message or a Heartbeat, whatever
+// else it carries: while a link may tally, no TestRequest awaits an answer and every other
+// event of the link has been applied, so neither a TestReqID nor a resend changes anything
+// but counters. kNotRoutine for admin messages and anything not shaped 8, 9, 35, which
 // scanFixMessage() then reads in full.
 enum class RoutineMessage : std::uint8_t { kNotRoutine, kApplication, kHeartbeat };
 RoutineMessage classifyRoutineMessage(const char* data, std::size_t size) noexcept;

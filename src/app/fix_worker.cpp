@@ -1,5 +1,7 @@
 #include "app/fix_worker.hpp"
 
+#include <linkwatch/thread_scheduling.hpp>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -119,6 +121,10 @@ std::string exitText(const siginfo_t& info) {
 int runFixWorker(const FixWorkerCommandOptions& options) {
   // Signals first, before any thread: SIGTERM (also the parent-death signal) stops us.
   StopSignals signals;
+  // The kernel's own time slice whatever the parent's: at scale every worker's QuickFIX thread
+  // is a busy select() loop, and short slices make them preempt one another
+  // (MonitorService applies ThreadTimeSlice only without workers).
+  static_cast<void>(setThreadTimeSlice(0));
   ShmRegion region = [&] {
     try {
       return ShmRegion::attach(options.shmFd);

@@ -203,29 +203,7 @@ RoutineMessage classifyRoutineMessage(const char* data, std::size_t size) noexce
   if (type == nullptr) return RoutineMessage::kNotRoutine;
   const MessageClass cls = classify(std::string_view(type, static_cast<std::size_t>(p - 1 - type)));
   if (cls == MessageClass::kApplication) return RoutineMessage::kApplication;
-  if (cls != MessageClass::kHeartbeat) return RoutineMessage::kNotRoutine;
-  // A Heartbeat is routine unless a field makes scanFixMessage flag it: TestReqID, or a
-  // PossDupFlag, GapFillFlag or ResetSeqNumFlag that may be Y. Such a field starts right
-  // after an SOH (a Heartbeat has no data fields that could hold one); four bytes there are
-  // compared at once instead of parsing every tag.
-  const auto word = [](const char* text) {
-    std::uint32_t w;
-    std::memcpy(&w, text, sizeof w);
-    return w;
-  };
-  static const std::uint32_t kTestReqId = word("112=");
-  static const std::uint32_t kPossDupYes = word("43=Y");
-  static const std::uint32_t kGapFill = word("123=");
-  static const std::uint32_t kResetSeqNum = word("141=");
-  for (const char* soh = p - 1; soh != end; soh = findSoh(soh + 1, end)) {
-    const char* tag = soh + 1;
-    while (tag != end && *tag == '0') ++tag;  // "0112=" is tag 112 too
-    if (end - tag < 4) break;
-    const std::uint32_t w = word(tag);
-    if (w == kTestReqId || w == kPossDupYes || w == kGapFill || w == kResetSeqNum)
-      return RoutineMessage::kNotRoutine;
-  }
-  return RoutineMessage::kHeartbeat;
+  return cls == MessageClass::kHeartbeat ? RoutineMessage::kHeartbeat : RoutineMessage::kNotRoutine;
 }
 
 void scanFixMessage(const char* data, std::size_t size, SessionEvent& event,

@@ -337,9 +337,9 @@ void LinkMonitor::apply(const SessionEvent& e, Nanos nowMono, Nanos nowWall, std
     s.heartBtIntSeconds.store(hb, std::memory_order_relaxed);
 
   reevaluate(e.link, nowMono, nowWall, e.monotonic);
-  // Every event published for the link so far may now be applied: if it is up, its routine
-  // messages may be tallied again (EventHub::mayTally).
-  if (!routine) hub_->setTallyAllowed(e.link, m.state() == LinkState::kUp);
+  // If every event published for the link so far has been applied and it is up with no
+  // TestRequest outstanding, its routine messages may be tallied (again: EventHub::mayTally).
+  hub_->setTallyAllowed(e.link, m.routineMessagesMayBeTallied());
 }
 
 void LinkMonitor::reevaluate(LinkIndex link, Nanos nowMono, Nanos nowWall, Nanos causeMono) {
@@ -369,7 +369,7 @@ void LinkMonitor::reevaluate(LinkIndex link, Nanos nowMono, Nanos nowWall, Nanos
     s.state.store(t.to, std::memory_order_release);
     // While the link is up its routine messages need not wake the core (event_hub.hpp).
     hub_->setPromptWake(link, t.to != LinkState::kUp);
-    hub_->setTallyAllowed(link, t.to == LinkState::kUp);
+    hub_->setTallyAllowed(link, m.routineMessagesMayBeTallied());
     // An operator's maintenance window is not a flap of the link, nor is the first
     // observation of a link restored as unknown after a restart.
     if (t.from != t.to && t.from != LinkState::kMaintenance && t.to != LinkState::kMaintenance &&

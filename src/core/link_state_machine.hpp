@@ -63,6 +63,12 @@ class LinkStateMachine {
   LinkReason reason() const noexcept { return reason_; }
   LinkState previousState() const noexcept { return previousState_; }
   bool loggedOn() const noexcept { return loggedOn_; }
+  // Whether routine messages may be tallied instead of published (EventHub::mayTally): the
+  // link is up and awaits no answer to a TestRequest, so neither a Heartbeat's TestReqID nor
+  // any message's order can change its state.
+  bool routineMessagesMayBeTallied() const noexcept {
+    return state_ == LinkState::kUp && probeId_ == 0 && quickfixTestSentAt_ == 0;
+  }
   Nanos heartBtInt() const noexcept { return timings_.heartBtInt; }
   Nanos lastInbound() const noexcept { return lastInbound_; }
 

@@ -163,6 +163,25 @@ TEST_F(LinkMonitorTest, AnEventPublishedForTheLinkStopsItsTallyUntilTheCoreHasAp
   EXPECT_TRUE(hub.mayTally(0));
 }
 
+TEST_F(LinkMonitorTest, NoTallyWhileATestRequestAwaitsItsAnswer) {
+  EventHub& hub = monitor.hub();
+  hub.publish(at(EventKind::kLogon, 0));
+  monitor.runOnce();
+  ASSERT_TRUE(hub.mayTally(0));
+  // QuickFIX's own TestRequest: the Heartbeat that answers it must be read in full.
+  SessionEvent testRequest = at(EventKind::kMessageOut, 0, MessageClass::kTestRequest);
+  testRequest.flags = event_flag::kHasTestReqId | event_flag::kQuickfixTestReqId;
+  hub.publish(testRequest);
+  monitor.runOnce();
+  EXPECT_EQ(monitor.stats(0).state.load(), LinkState::kUp);
+  EXPECT_FALSE(hub.mayTally(0));
+  SessionEvent answer = at(EventKind::kMessageIn, 0, MessageClass::kHeartbeat);
+  answer.flags = event_flag::kHasTestReqId | event_flag::kQuickfixTestReqId;
+  hub.publish(answer);
+  monitor.runOnce();
+  EXPECT_TRUE(hub.mayTally(0));
+}
+
 TEST_F(LinkMonitorTest, CountsDisconnectsByReasonAndFlaps) {
   monitor.hub().publish(at(EventKind::kLogon, 1));
   monitor.runOnce();
