@@ -179,9 +179,9 @@ GROUPS = [
      "log of record that writes nothing (the monitored one through `MonitoringLogFactory`); "
      "QuickFIX locks a session's log mutex around every Log call once it has any log, so such a "
      "gateway pays that lock without the decorators, and the row is their own work. An up "
-     "link's application messages and plain inbound Heartbeats are tallied per link "
-     "(`EventHub::mayTally`) instead of published, except one inbound message every 100 ms "
-     "(read in full for the SendingTime skew)."),
+     "link's application messages and inbound Heartbeats are tallied per link while no "
+     "TestRequest awaits an answer (`EventHub::mayTally`) instead of published, except one "
+     "inbound message every 100 ms (read in full for the SendingTime skew)."),
     ("/metrics scrape (metrics_bench)", METRICS,
      "What `/metrics` serves: `MetricsCollector::write()`, the exposition handed to the socket "
      "in 64 KiB chunks as it is written. Baseline: `Collect()` + "
