@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "integration/loopback_support.hpp"
+#include "integration/worker_run_support.hpp"
 #include "sim/simulator.hpp"
 
 namespace linkwatch::testing {
@@ -26,36 +27,6 @@ namespace {
 using namespace std::chrono_literals;
 using test_support::readFile;
 
-std::size_t collectBody(char* data, std::size_t size, std::size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-std::string httpGet(const std::string& url) {
-  std::string body;
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collectBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  const bool ok = curl_easy_perform(curl) == CURLE_OK;
-  curl_easy_cleanup(curl);
-  return ok ? body : std::string();
-}
-
-nlohmann::json getJson(const std::string& url) {
-  return nlohmann::json::parse(httpGet(url), nullptr, false);
-}
-
-// member → state, from /api/v1/links.
-std::map<std::string, std::string> states(const std::string& base) {
-  std::map<std::string, std::string> out;
-  const nlohmann::json links = getJson(base + "/api/v1/links");
-  if (!links.is_array()) return out;
-  for (const auto& l : links) out[l["member"].get<std::string>()] = l["state"].get<std::string>();
-  return out;
-}
-
 // A counter's value in a /metrics scrape; -1 when the series is missing.
 double sample(const std::string& scrape, const std::string& series) {
   const std::size_t at = scrape.find("\n" + series + " ");
@@ -63,52 +34,17 @@ double sample(const std::string& scrape, const std::string& series) {
   return std::stod(scrape.substr(at + series.size() + 2));
 }
 
-struct WorkerStart {
-  int index = -1;
-  pid_t pid = -1;
-};
-
-// "fix worker N (pid P, L links, port X) started", by port; the latest wins.
-std::map<int, WorkerStart> workersByPort(const std::string& log) {
-  std::map<int, WorkerStart> out;
-  static const std::regex started(
-      R"(fix worker (\d+) \(pid (\d+), \d+ links, port (\d+)\) started)");
-  for (auto it = std::sregex_iterator(log.begin(), log.end(), started);
-       it != std::sregex_iterator(); ++it)
-    out[std::stoi((*it)[3])] = {std::stoi((*it)[1]), static_cast<pid_t>(std::stoi((*it)[2]))};
-  return out;
-}
-
 TEST(FixWorkerHang, AStoppedWorkerIsKilledAndRestartedWhileTheOtherStaysUp) {
   TempDir dir;
-  const std::uint16_t portA = freePort();
-  const std::uint16_t portB = freePort();
-  const std::uint16_t httpPort = freePort();
   // HeartBtInt 10 s: the links' own heartbeat deadlines lie well past the hang timeout, so
   // what takes B's links down is the hang, named as such, not their deadlines one by one.
-  std::string settings =
-      "[DEFAULT]\nConnectionType=acceptor\nBeginString=FIX.4.4\nSenderCompID=LINKWATCH\n"
-      "SocketAcceptHost=127.0.0.1\nNonStopSession=Y\nUseDataDictionary=N\nHeartBtInt=10\n"
-      "ResetOnLogon=Y\n[LINKWATCH]\nHttpListen=127.0.0.1:" +
-      std::to_string(httpPort) + "\nFixWorkers=2\nFixWorkerHangTimeout=1s\n";
-  const std::vector<std::pair<std::string, std::uint16_t>> members = {
-      {"A1", portA}, {"A2", portA}, {"B1", portB}, {"B2", portB}};
-  for (const auto& [member, port] : members)
-    settings += "[SESSION]\nTargetCompID=" + member + "\nMemberId=" + member +
-                "\nSocketAcceptPort=" + std::to_string(port) + "\n";
-  const std::string cfg = dir.write("workers.cfg", settings);
-  const std::string logFile = (dir.path() / "log").string();
-  const std::string base = "http://127.0.0.1:" + std::to_string(httpPort);
-
-  pid_t monitor = ::fork();
-  if (monitor == 0) {
-    // One open file for both streams: two would overwrite each other's lines.
-    std::freopen(logFile.c_str(), "w", stdout);
-    ::dup2(STDOUT_FILENO, STDERR_FILENO);
-    ::execl(LINKWATCH_BINARY, LINKWATCH_BINARY, "run", "--config", cfg.c_str(),
-            static_cast<char*>(nullptr));
-    std::_Exit(127);
-  }
+  const TwoWorkerRun run(dir, 10, "FixWorkerHangTimeout=1s\n");
+  const std::uint16_t portA = run.portA;
+  const std::uint16_t portB = run.portB;
+  const std::string& cfg = run.cfg;
+  const std::string& logFile = run.logFile;
+  const std::string& base = run.base;
+  pid_t monitor = run.start();
   pid_t stopped = -1;
   struct Reaper {
     pid_t& monitor;
@@ -138,7 +74,7 @@ TEST(FixWorkerHang, AStoppedWorkerIsKilledAndRestartedWhileTheOtherStaysUp) {
   sim::Simulator sim(sim::membersFromMonitorConfig(loadConfig(cfg)));
   sim.start();
   const auto allUp = [&] {
-    const auto s = states(base);
+    const auto s = linkStates(base);
     return s.size() == 4 &&
            std::all_of(s.begin(), s.end(), [](const auto& kv) { return kv.second == "up"; });
   };
@@ -148,7 +84,7 @@ TEST(FixWorkerHang, AStoppedWorkerIsKilledAndRestartedWhileTheOtherStaysUp) {
   // A's links, looked at on every poll from here on: they must never leave `up`.
   bool aLeftUp = false;
   const auto watchA = [&] {
-    const auto s = states(base);
+    const auto s = linkStates(base);
     for (const char* m : {"A1", "A2"})
       if (s.count(m) == 0 || s.at(m) != "up") aLeftUp = true;
   };

@@ -16,29 +16,13 @@
 #include <nlohmann/json.hpp>
 
 #include "integration/loopback_support.hpp"
+#include "integration/worker_run_support.hpp"
 #include "sim/simulator.hpp"
 
 namespace linkwatch::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::size_t collectBody(char* data, std::size_t size, std::size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-nlohmann::json getJson(const std::string& url) {
-  std::string body;
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collectBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  const bool ok = curl_easy_perform(curl) == CURLE_OK;
-  curl_easy_cleanup(curl);
-  return ok ? nlohmann::json::parse(body, nullptr, false) : nlohmann::json();
-}
 
 std::string readFile(const std::string& path) {
   std::ifstream f(path);
@@ -49,54 +33,22 @@ std::string readFile(const std::string& path) {
 
 bool alive(pid_t pid) { return ::kill(pid, 0) == 0; }
 
-// member → state, from /api/v1/links.
-std::map<std::string, std::string> states(const std::string& base) {
-  std::map<std::string, std::string> out;
-  const nlohmann::json links = getJson(base + "/api/v1/links");
-  if (!links.is_array()) return out;
-  for (const auto& l : links) out[l["member"].get<std::string>()] = l["state"].get<std::string>();
-  return out;
-}
-
-// The pid of each "fix worker N (pid P, ..., port X) started" line, by port; the latest wins.
+// The pid of each worker's latest start line, by port.
 std::map<int, pid_t> workerPids(const std::string& log) {
   std::map<int, pid_t> out;
-  static const std::regex started(R"(fix worker \d+ \(pid (\d+), \d+ links, port (\d+)\) started)");
-  for (auto it = std::sregex_iterator(log.begin(), log.end(), started);
-       it != std::sregex_iterator(); ++it)
-    out[std::stoi((*it)[2])] = static_cast<pid_t>(std::stoi((*it)[1]));
+  for (const auto& [port, start] : workersByPort(log)) out[port] = start.pid;
   return out;
 }
 
 TEST(FixWorkers, RunSplitsSessionsOverWorkerProcessesAndRestartsAKilledOne) {
   TempDir dir;
-  const std::uint16_t portA = freePort();
-  const std::uint16_t portB = freePort();
-  const std::uint16_t httpPort = freePort();
-  std::string settings =
-      "[DEFAULT]\nConnectionType=acceptor\nBeginString=FIX.4.4\nSenderCompID=LINKWATCH\n"
-      "SocketAcceptHost=127.0.0.1\nNonStopSession=Y\nUseDataDictionary=N\nHeartBtInt="
-      "1\nResetOnLogon=Y\n"
-      "[LINKWATCH]\nHttpListen=127.0.0.1:" +
-      std::to_string(httpPort) + "\nFixWorkers=2\n";
-  const std::vector<std::pair<std::string, std::uint16_t>> members = {
-      {"A1", portA}, {"A2", portA}, {"B1", portB}, {"B2", portB}};
-  for (const auto& [member, port] : members)
-    settings += "[SESSION]\nTargetCompID=" + member + "\nMemberId=" + member +
-                "\nSocketAcceptPort=" + std::to_string(port) + "\n";
-  const std::string cfg = dir.write("workers.cfg", settings);
-  const std::string logFile = (dir.path() / "log").string();
-  const std::string base = "http://127.0.0.1:" + std::to_string(httpPort);
-
-  pid_t monitor = ::fork();
-  if (monitor == 0) {
-    // One open file for both streams: two would overwrite each other's lines.
-    std::freopen(logFile.c_str(), "w", stdout);
-    ::dup2(STDOUT_FILENO, STDERR_FILENO);
-    ::execl(LINKWATCH_BINARY, LINKWATCH_BINARY, "run", "--config", cfg.c_str(),
-            static_cast<char*>(nullptr));
-    std::_Exit(127);
-  }
+  const TwoWorkerRun run(dir, 1, "");
+  const std::uint16_t portA = run.portA;
+  const std::uint16_t portB = run.portB;
+  const std::string& cfg = run.cfg;
+  const std::string& logFile = run.logFile;
+  const std::string& base = run.base;
+  pid_t monitor = run.start();
   struct Reaper {
     pid_t& pid;
     ~Reaper() {
@@ -119,7 +71,7 @@ TEST(FixWorkers, RunSplitsSessionsOverWorkerProcessesAndRestartsAKilledOne) {
   sim::Simulator sim(sim::membersFromMonitorConfig(loadConfig(cfg)));
   sim.start();
   const auto allUp = [&] {
-    const auto s = states(base);
+    const auto s = linkStates(base);
     return s.size() == 4 &&
            std::all_of(s.begin(), s.end(), [](const auto& kv) { return kv.second == "up"; });
   };
