@@ -9,8 +9,11 @@ For each load it waits until every link is `up`, then measures over a window:
   - memory: PSS and RSS (/proc/PID/smaps_rollup) of the monitor and its workers;
   - /metrics response time (median of 5 GETs) and size;
   - detection at that load: `fault MEMBER reset` over the simulator's control channel, then the
-    link's transition to `down` in /api/v1/events; the fault's time is taken just before the
-    command is sent, so the figure includes the command's trip over loopback.
+    link's transition to `down` in /api/v1/events, timed from the reset itself (the
+    simulator's `faults` command gives the time its loop reset the socket) and, beside it,
+    from just before the command was sent. The event's `detection_ms` splits the former: until
+    the FIX thread stamped the disconnect (QuickFIX noticing the reset), then linkwatch's own
+    part (forwarding and the core).
 Memory per link is the slope between two loads (see --help and bench/RESULTS.md), and the
 threaded acceptor (`run --threaded`) is measured beside the single-threaded one at 1,000.
 
@@ -140,6 +143,22 @@ class Control:
         reply, self.buffer = self.buffer.split(b"\n", 1)
         return sent, reply.decode()
 
+    def lines(self, line):
+        """A command whose answer is lines up to a final `ok ...` or `error ...` line."""
+        self.sock.sendall(line.encode() + b"\n")
+        out = []
+        while True:
+            while b"\n" not in self.buffer:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise RuntimeError("control channel closed")
+                self.buffer += chunk
+            reply, self.buffer = self.buffer.split(b"\n", 1)
+            text = reply.decode()
+            if text.startswith("ok") or text.startswith("error"):
+                return out, text
+            out.append(text)
+
 
 def percentile(values, p):
     if not values:
@@ -244,27 +263,54 @@ def run_load(binary, sessions, args, threaded=False, log=print, heartbeat=None, 
                 injected[member] = sent
             time.sleep(args.fault_gap)
         time.sleep(0.5 if faults else 0)
+        # The reset's own time, taken by the simulator's loop when it reset the socket: the
+        # command only queues the fault there, and at 5,000 members that loop is busy.
+        reset_at = {}
+        if control is not None:
+            lines, _ = control.lines(f"faults {max(faults, 1)}")
+            for line in lines:
+                at, member, spec = line.split(" ", 2)
+                if spec == "reset" and member in injected:
+                    reset_at[member] = float(at)
         events = json.loads(http_get(base + f"/api/v1/events?limit={4 * faults + 100}"))
-        detections = []
+        # Each member's first `down` after its reset, timed from the reset itself; beside it,
+        # from the command (which adds the control channel and the simulator's queue), and the
+        # split at the FIX thread's stamp of the disconnect (`detection_ms`): before it,
+        # QuickFIX noticing the reset; after it, linkwatch (forwarder, shared memory, core).
+        first = {}
         for e in events["events"]:
             m = e["member"]
-            if m in injected and e["to"] == "down" and e["time_unix"] >= injected[m] - 0.001:
-                d = (e["time_unix"] - injected[m]) * 1000.0
-                if m not in dict(detections) or d < dict(detections)[m]:
-                    detections = [(x, y) for x, y in detections if x != m] + [(m, d)]
-        values = [d for _, d in detections]
+            if m in reset_at and e["to"] == "down" and e["time_unix"] >= reset_at[m] - 0.001:
+                d = (e["time_unix"] - reset_at[m]) * 1000.0
+                if m not in first or d < first[m][0]:
+                    first[m] = (d, e.get("detection_ms"), (e["time_unix"] - injected[m]) * 1000.0)
+        values = [d for d, _, _ in first.values()]
+        from_command = [c for _, _, c in first.values()]
+        ours = [o for _, o, _ in first.values() if o is not None]
+        before = [d - o for d, o, _ in first.values() if o is not None]
+
+        def pct(v, p):
+            return round(percentile(v, p), 3) if v else None
         result["detection"] = {
             "faults": len(injected), "detected": len(values),
-            "p50_ms": round(percentile(values, 50), 3) if values else None,
-            "p99_ms": round(percentile(values, 99), 3) if values else None,
+            "p50_ms": pct(values, 50), "p99_ms": pct(values, 99),
             "max_ms": round(max(values), 3) if values else None,
+            "from_command_p50_ms": pct(from_command, 50),
+            "from_command_p99_ms": pct(from_command, 99),
+            "until_stamp_p50_ms": pct(before, 50), "until_stamp_p99_ms": pct(before, 99),
+            "monitor_p50_ms": pct(ours, 50), "monitor_p99_ms": pct(ours, 99),
         }
         log(f"    cpu monitor {result['cpu_percent']['monitor']} %, workers "
             f"{result['cpu_percent']['workers']} % ({len(workers)}), PSS "
             f"{result['memory']['total_pss'] / 2**20:.1f} MiB, /metrics "
             f"{result['metrics_ms_median']} ms {size / 1e6:.2f} MB, detection p50 "
             f"{result['detection']['p50_ms']} p99 {result['detection']['p99_ms']} ms "
-            f"({len(values)}/{len(injected)})")
+            f"({len(values)}/{len(injected)}); from the command p50 "
+            f"{result['detection']['from_command_p50_ms']} p99 "
+            f"{result['detection']['from_command_p99_ms']} ms; until the FIX thread's stamp p50 "
+            f"{result['detection']['until_stamp_p50_ms']} p99 "
+            f"{result['detection']['until_stamp_p99_ms']} ms, then linkwatch p50 "
+            f"{result['detection']['monitor_p50_ms']} p99 {result['detection']['monitor_p99_ms']} ms")
     finally:
         for p in (sim, monitor):
             if p is not None and p.poll() is None:
@@ -297,8 +343,10 @@ def markdown(results, args, command, load_before, load_after):
     out.append("")
     out.append("| sessions | acceptor | QuickFIX workers | all up after | CPU monitor (core + HTTP) "
                "| CPU workers | CPU simulator | PSS monitor | PSS workers | /metrics | "
-               "/metrics size | reset → down p50 / p99 / max (n) |")
-    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+               "/metrics size | reset → down p50 / p99 / max (n) | of which until the FIX "
+               "thread's stamp, p50 / p99 | then linkwatch, p50 / p99 | from the fault command, "
+               "p50 / p99 |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         d = r["detection"]
         out.append(
@@ -308,7 +356,10 @@ def markdown(results, args, command, load_before, load_after):
             f"{r['memory']['monitor_pss'] / 2**20:.1f} MiB | "
             f"{r['memory']['workers_pss'] / 2**20:.1f} MiB | {r['metrics_ms_median']} ms | "
             f"{r['metrics_bytes'] / 1e6:.2f} MB | {d['p50_ms']} / {d['p99_ms']} / "
-            f"{d['max_ms']} ms ({d['detected']}/{d['faults']}) |")
+            f"{d['max_ms']} ms ({d['detected']}/{d['faults']}) | "
+            f"{d.get('until_stamp_p50_ms')} / {d.get('until_stamp_p99_ms')} ms | "
+            f"{d.get('monitor_p50_ms')} / {d.get('monitor_p99_ms')} ms | "
+            f"{d.get('from_command_p50_ms')} / {d.get('from_command_p99_ms')} ms |")
     plain = sorted((r for r in results if not r["threaded"] and r["heartbeat_s"] == args.heartbeat),
                    key=lambda r: r["sessions"])
     if len(plain) >= 2:

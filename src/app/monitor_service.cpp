@@ -20,21 +20,22 @@ std::unique_ptr<journal::Journal> openJournal(const MonitorConfig& config, const
                                             std::cerr);
 }
 
-// ThreadTimeSlice only when QuickFIX runs in this process. With worker processes, short slices
-// let their busy select() loops and the core preempt one another: at 5,000 sessions one A/B
-// gave the workers 121 % of a core instead of 93 % and reset -> down p99 24 ms instead of 14
-// (the VM varies widely there: bench/RESULTS.md), so worker mode keeps the kernel's slice.
-MonitorConfig withEffectiveTimeSlice(MonitorConfig config) {
-  if (usesFixWorkers(config)) config.threadTimeSlice = std::chrono::microseconds{0};
-  return config;
+// The threads `run` starts here take ThreadTimeSlice only when QuickFIX runs in this process.
+// With worker processes, short slices on QuickFIX's busy select() loops made them preempt one
+// another: at 5,000 sessions one A/B gave the workers 121 % of a core instead of 93 % and
+// reset -> down p99 24 ms instead of 14 (the VM varies widely there: bench/RESULTS.md). There
+// only the threads that carry a disconnect and do little else take it: the core thread
+// (LinkMonitor applies its config's slice itself) and each worker's forwarder.
+std::chrono::microseconds sliceForStartedThreads(const MonitorConfig& config) {
+  return usesFixWorkers(config) ? std::chrono::microseconds{0} : config.threadTimeSlice;
 }
 
 }  // namespace
 
 MonitorService::MonitorService(const MonitorConfig& config, bool threaded)
-    : timeSlice_(withEffectiveTimeSlice(config).threadTimeSlice),
+    : timeSlice_(sliceForStartedThreads(config)),
       journal_(openJournal(config, clock_)),
-      monitor_(withEffectiveTimeSlice(config), clock_),
+      monitor_(config, clock_),
       http_(monitor_, config.httpHost, config.httpPort, clock_),
       logonGuard_(makeLogonGuard(config)),
       // Past one process's descriptor budget (or as configured) QuickFIX runs in worker
@@ -73,8 +74,9 @@ MonitorService::~MonitorService() { stop(); }
 void MonitorService::start() {
   started_ = true;
   // Threads inherit the time slice of the thread that creates them: every thread started here
-  // gets ThreadTimeSlice (none with worker processes: withEffectiveTimeSlice); the caller's own is
-  // restored after, so that what it starts next (the demo's simulated members) competes as usual.
+  // gets ThreadTimeSlice (with worker processes only the core: sliceForStartedThreads); the
+  // caller's own is restored after, so that what it starts next (the demo's simulated members)
+  // competes as usual.
   const Nanos callersSlice = threadTimeSlice();
   const auto slice = std::chrono::duration_cast<std::chrono::nanoseconds>(timeSlice_).count();
   if (slice != 0) {

@@ -198,6 +198,12 @@ json transitionJson(const LinkMonitor& monitor, const Transition& t) {
   e["from"] = toString(t.from);
   e["to"] = toString(t.to);
   e["reason"] = toString(t.reason);
+  // How long the monitor took: from the FIX thread's stamp of the session event that caused
+  // the transition (the disconnect, the logon) to the transition itself. Absent when a
+  // deadline or a command caused it.
+  if (t.causeMonotonic != 0 && t.monotonic >= t.causeMonotonic)
+    e["detection_ms"] =
+        static_cast<double>(t.monotonic - t.causeMonotonic) / static_cast<double>(kNanosPerMilli);
   return e;
 }
 

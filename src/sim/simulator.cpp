@@ -585,6 +585,20 @@ void Simulator::onControlEvent(int fd, std::uint32_t events) {
   epoll_ctl(epollFd_, EPOLL_CTL_MOD, fd, &ev);
 }
 
+namespace {
+
+// COUNT arguments of control commands: a whole number from 1 to 100,000.
+bool parseCount(std::string_view text, int& count) {
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
+  return ec == std::errc{} && end == text.data() + text.size() && count >= 1 && count <= 100000;
+}
+
+std::string badCount(std::string_view text) {
+  return "error COUNT must be a whole number from 1 to 100000, got '" + std::string(text) + "'\n";
+}
+
+}  // namespace
+
 std::string Simulator::handleControlLine(std::string_view line) {
   std::string_view rest = trim(line);
   const std::string_view command = nextWord(rest);
@@ -593,6 +607,8 @@ std::string Simulator::handleControlLine(std::string_view line) {
     return "fault MEMBER SPEC  inject a fault, SPEC one of: " + faultSyntaxHelp() +
            "\nlogout MEMBER [TEXT]  the member logs out (and reconnects after its delay)"
            "\napp MEMBER [COUNT]    the member sends COUNT (default 1) News messages"
+           "\nfaults [COUNT]     the last COUNT (default 100) faults injected, oldest first:"
+           " UNIX_TIME MEMBER SPEC"
            "\nstatus             one line per member\nhelp               this text\n"
            "quit               close this connection\nok\n";
   }
@@ -643,18 +659,32 @@ std::string Simulator::handleControlLine(std::string_view line) {
     const std::string_view countText = nextWord(rest);
     if (member.empty() || !trim(rest).empty()) return "error usage: app MEMBER [COUNT]\n";
     int count = 1;
-    if (!countText.empty()) {
-      const auto [end, ec] =
-          std::from_chars(countText.data(), countText.data() + countText.size(), count);
-      if (ec != std::errc{} || end != countText.data() + countText.size() || count < 1 ||
-          count > 100000) {
-        return "error COUNT must be a whole number from 1 to 100000, got '" +
-               std::string(countText) + "'\n";
-      }
-    }
+    if (!countText.empty() && !parseCount(countText, count)) return badCount(countText);
     std::string error;
     if (!sendApplication(member, count, &error)) return "error " + error + "\n";
     return "ok\n";
+  }
+  if (command == "faults") {
+    // When each fault was injected, to the nanosecond: what a benchmark measures a
+    // monitor's reaction from, since the fault command itself only queues the fault.
+    const std::string_view countText = nextWord(rest);
+    if (!trim(rest).empty()) return "error usage: faults [COUNT]\n";
+    int count = 100;
+    if (!countText.empty() && !parseCount(countText, count)) return badCount(countText);
+    std::vector<const SimRecordEntry*> injected;
+    const std::vector<SimRecordEntry> entries = record();
+    for (auto e = entries.rbegin();
+         e != entries.rend() && injected.size() < static_cast<std::size_t>(count); ++e)
+      if (e->action == SimAction::kFaultInjected) injected.push_back(&*e);
+    std::string text;
+    for (auto e = injected.rbegin(); e != injected.rend(); ++e) {
+      char wall[32];
+      std::snprintf(wall, sizeof wall, "%lld.%09lld",
+                    static_cast<long long>((*e)->wall / kNanosPerSecond),
+                    static_cast<long long>((*e)->wall % kNanosPerSecond));
+      text += std::string(wall) + " " + (*e)->memberId + " " + (*e)->detail + "\n";
+    }
+    return text + "ok " + std::to_string(injected.size()) + " faults\n";
   }
   return "error unknown command '" + std::string(command) + "' (try help)\n";
 }

@@ -58,7 +58,8 @@ inline MonitorConfig makeConfig() {
 
 // Three links after 70 s of a scripted session:
 //   M1 logged on at t0, heartbeats at t0+10, +40, +70 (one sent at +40): up / logged_on.
-//   M2 logged on at t0, disconnected at t0+1: down / disconnected.
+//   M2 logged on at t0, disconnected at t0+1 (stamped 3 ms before the core applied it): down /
+//   disconnected.
 //   M3 never connected: down / never_connected.
 // Transitions, oldest first: M1 down->up (t0), M2 down->up (t0), M2 up->down (t0+1).
 class Scenario {
@@ -66,6 +67,7 @@ class Scenario {
   static constexpr LinkIndex kM1 = 0;
   static constexpr LinkIndex kM2 = 1;
   static constexpr LinkIndex kM3 = 2;
+  static constexpr Nanos kDisconnectDetectionMs = 3;
 
   Scenario() : monitor(makeConfig(), clock) {
     SessionEvent logonIn = event(kM1, EventKind::kMessageIn, MessageClass::kLogon);
@@ -76,7 +78,11 @@ class Scenario {
     apply();
 
     clock.advance(1 * kNanosPerSecond);
-    publish(event(kM2, EventKind::kDisconnect));
+    // Stamped on the FIX thread 3 ms before the core applies it.
+    SessionEvent disconnect = event(kM2, EventKind::kDisconnect);
+    disconnect.monotonic -= kDisconnectDetectionMs * kNanosPerMilli;
+    disconnect.wall -= kDisconnectDetectionMs * kNanosPerMilli;
+    publish(disconnect);
     apply();
 
     clock.advance(9 * kNanosPerSecond);

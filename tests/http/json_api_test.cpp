@@ -157,6 +157,8 @@ TEST_F(JsonApi, ListsEventsNewestFirst) {
   EXPECT_EQ(events[0]["reason"], "disconnected");
   EXPECT_EQ(events[0]["time"], "2026-01-01T00:00:01.000Z");
   EXPECT_DOUBLE_EQ(events[0]["time_unix"].get<double>(), kStartUnix + 1);
+  EXPECT_DOUBLE_EQ(events[0]["detection_ms"].get<double>(),
+                   static_cast<double>(Scenario::kDisconnectDetectionMs));
   EXPECT_EQ(events[1]["member"], "M2");
   EXPECT_EQ(events[1]["to"], "up");
   EXPECT_EQ(events[2]["member"], "M1");

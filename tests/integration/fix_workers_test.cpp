@@ -6,14 +6,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include <linkwatch/thread_scheduling.hpp>
 
 #include "integration/loopback_support.hpp"
 #include "integration/worker_run_support.hpp"
@@ -76,6 +80,22 @@ TEST(FixWorkers, RunSplitsSessionsOverWorkerProcessesAndRestartsAKilledOne) {
            std::all_of(s.begin(), s.end(), [](const auto& kv) { return kv.second == "up"; });
   };
   ASSERT_TRUE(waitFor(allUp, 20s)) << readFile(logFile);
+
+  // ThreadTimeSlice (100us by default) goes to the threads that carry a disconnect to the core
+  // and do little else: each worker's forwarder and the monitor's core thread. QuickFIX's
+  // select() loops, HTTP and the supervisor keep the kernel's slice.
+  bool slicesKept = false;
+  std::thread([&] {
+    slicesKept = setThreadTimeSlice(100 * kNanosPerMicro).empty() &&
+                 threadTimeSlice() == 100 * kNanosPerMicro;
+  }).join();
+  if (slicesKept) {
+    for (const pid_t pid : {untouched, killed, monitor}) {
+      const std::vector<long long> slices = threadSlices(pid);
+      EXPECT_EQ(std::count(slices.begin(), slices.end(), 100'000LL), 1) << "pid " << pid;
+      EXPECT_GE(slices.size(), 2u) << "pid " << pid;
+    }
+  }
 
   ASSERT_EQ(::kill(killed, SIGKILL), 0);
   // The killed shard's links go down with `fix_worker_lost`, then come back through a new worker.

@@ -10,9 +10,13 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -66,6 +70,23 @@ inline std::map<int, WorkerStart> workersByPort(const std::string& log) {
   for (auto it = std::sregex_iterator(log.begin(), log.end(), started);
        it != std::sregex_iterator(); ++it)
     out[std::stoi((*it)[3])] = {std::stoi((*it)[1]), static_cast<pid_t>(std::stoi((*it)[2]))};
+  return out;
+}
+
+// The kernel time slice (se.slice, in ns) of each thread of `pid`, from /proc/PID/task/*/sched.
+inline std::vector<long long> threadSlices(pid_t pid) {
+  std::vector<long long> out;
+  std::error_code ec;
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    std::ifstream sched(task.path() / "sched");
+    std::string line;
+    while (std::getline(sched, line))
+      if (line.rfind("se.slice", 0) == 0 && line.find(':') != std::string::npos) {
+        out.push_back(std::atoll(line.c_str() + line.find(':') + 1));
+        break;
+      }
+  }
   return out;
 }
 

@@ -26,10 +26,13 @@ def main():
     else:
         with tempfile.TemporaryDirectory(prefix="lw-metrics-") as tmp:
             _, base = obs.start_demo(sys.argv[1], src, tmp)
-            # Some series (RTT, last message) only exist once something happened: wait for them.
-            obs.wait_for("RTT probes, logons and messages in the scrape",
+            # Some series (RTT, last message, heartbeat intervals) only exist once something
+            # happened: wait for them. An interval takes a link's second Heartbeat, which can
+            # come after its first RTT probe is answered.
+            obs.wait_for("RTT probes, logons, messages and heartbeat intervals in the scrape",
                          lambda: {"linkwatch_rtt_last_seconds", "linkwatch_last_logon_timestamp_seconds",
-                                  "linkwatch_last_message_received_timestamp_seconds"}
+                                  "linkwatch_last_message_received_timestamp_seconds",
+                                  "linkwatch_heartbeat_interval_seconds_bucket"}
                          <= obs.scraped_names(obs.http_get(base + "/metrics")), 20)
             text = obs.http_get(base + "/metrics")
             text += obs.certification_scrape(sys.argv[1], tmp)

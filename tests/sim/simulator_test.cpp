@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <regex>
+#include <string>
 #include <thread>
 
 #include "sim/raw_acceptor.hpp"
@@ -483,9 +484,23 @@ TEST_F(SimulatorTest, ControlChannelInjectsFaultsAndReportsStatus) {
   EXPECT_EQ(control.ask("fault BANK01"), "error usage: fault MEMBER SPEC\n");
   EXPECT_EQ(control.ask("frobnicate"), "error unknown command 'frobnicate' (try help)\n");
 
+  EXPECT_EQ(control.ask("faults"), "ok 0 faults\n");
+  const Nanos before = wallNow();
   EXPECT_EQ(control.ask("fault BANK01 close"), "ok\n");
   std::string bytes;
   EXPECT_EQ(acceptor_.readRaw(bytes, 3000ms), RawAcceptor::ReadEnd::kEof);
+
+  // The fault's own time, taken when the simulator's loop injected it.
+  const std::string faults = control.ask("faults");
+  const std::size_t space = faults.find(' ');
+  ASSERT_NE(space, std::string::npos) << faults;
+  EXPECT_EQ(faults.substr(space), " BANK01 close\nok 1 faults\n");
+  const double injectedAt = std::stod(faults.substr(0, space));
+  EXPECT_GE(injectedAt, static_cast<double>(before) / 1e9 - 0.001) << faults;
+  EXPECT_LE(injectedAt, static_cast<double>(wallNow()) / 1e9 + 0.001) << faults;
+  EXPECT_EQ(control.ask("faults 0"),
+            "error COUNT must be a whole number from 1 to 100000, got '0'\n");
+  EXPECT_EQ(control.ask("faults 1 2"), "error usage: faults [COUNT]\n");
 }
 
 }  // namespace
