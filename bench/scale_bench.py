@@ -15,7 +15,9 @@ For each load it waits until every link is `up`, then measures over a window:
     the FIX thread stamped the disconnect (QuickFIX noticing the reset), then linkwatch's own
     part (forwarding and the core).
 Memory per link is the slope between two loads (see --help and bench/RESULTS.md), and the
-threaded acceptor (`run --threaded`) is measured beside the single-threaded one at 1,000.
+single-threaded acceptor (`run --single-threaded`) is measured beside the threaded one
+(`run --threaded`) at 1,000 and 5,000 (`--threaded-at`); other rows run `run`'s default
+(threaded in worker processes, single-threaded in one process).
 
   bench/scale_bench.py --binary build/h-scale-rel/linkwatch          # full (~6 minutes)
   bench/scale_bench.py --binary build/linkwatch --quick               # 100 sessions, < 60 s
@@ -168,7 +170,7 @@ def percentile(values, p):
     return values[k]
 
 
-def run_load(binary, sessions, args, threaded=False, log=print, heartbeat=None, faults=None):
+def run_load(binary, sessions, args, threaded=None, log=print, heartbeat=None, faults=None):
     tmp = tempfile.mkdtemp(prefix="linkwatch-scale-")
     cfg = os.path.join(tmp, "scale.cfg")
     http_port = free_port()
@@ -176,8 +178,10 @@ def run_load(binary, sessions, args, threaded=False, log=print, heartbeat=None, 
     heartbeat = heartbeat or args.heartbeat
     write_config(cfg, sessions, http_port, heartbeat, args.extra)
     base = f"http://127.0.0.1:{http_port}"
+    # threaded: None for run's default acceptor, else True/False for --threaded/--single-threaded.
     result = {"sessions": sessions, "threaded": threaded, "heartbeat_s": heartbeat}
-    run_cmd = [binary, "run", "--config", cfg] + (["--threaded"] if threaded else [])
+    flag = {None: [], True: ["--threaded"], False: ["--single-threaded"]}[threaded]
+    run_cmd = [binary, "run", "--config", cfg] + flag
     monitor = subprocess.Popen(run_cmd, stdout=open(os.path.join(tmp, "run.log"), "w"),
                                stderr=subprocess.STDOUT)
     sim = None
@@ -205,12 +209,14 @@ def run_load(binary, sessions, args, threaded=False, log=print, heartbeat=None, 
                                    f"{time.time() - started:.0f} s")
             time.sleep(0.5)
         result["all_up_after_s"] = round(time.time() - started, 1)
-        log(f"  {sessions} sessions{' (threaded)' if threaded else ''}: all up after "
+        log(f"  {sessions} sessions{' ' + flag[0] if flag else ''}: all up after "
             f"{result['all_up_after_s']} s")
         time.sleep(args.settle)
 
         workers = children(monitor.pid)
         result["workers"] = len(workers)
+        if threaded is None:  # run's default: threaded in worker processes
+            result["threaded"] = len(workers) > 0
         procs = {"monitor": [monitor.pid], "workers": workers, "simulator": [sim.pid]}
         before = {pid: cpu_ticks(pid) for group in procs.values() for pid in group}
         t0 = time.time()
@@ -392,8 +398,9 @@ def main():
     ap.add_argument("--binary", default="build/release/linkwatch")
     ap.add_argument("--quick", action="store_true", help="100 sessions only, short windows")
     ap.add_argument("--loads", default="100,1000,5000")
-    ap.add_argument("--threaded-at", type=int, default=1000,
-                    help="also measure `run --threaded` at this load (0: never)")
+    ap.add_argument("--threaded-at", default="1000,5000",
+                    help="loads measured with both acceptors, `run --single-threaded` and "
+                         "`run --threaded` (0: none)")
     ap.add_argument("--heartbeat", type=int, default=1)
     ap.add_argument("--window", type=float, default=20.0)
     ap.add_argument("--settle", type=float, default=3.0)
@@ -407,7 +414,7 @@ def main():
     ap.add_argument("--markdown")
     args = ap.parse_args()
     if args.quick:
-        args.loads, args.threaded_at, args.window, args.settle, args.faults = "100", 0, 5.0, 1.0, 10
+        args.loads, args.threaded_at, args.window, args.settle, args.faults = "100", "0", 5.0, 1.0, 10
         args.idle = False
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -415,13 +422,13 @@ def main():
     load_before = open("/proc/loadavg").read().split()[:3]
     results = []
     ok = True
+    both = {int(x) for x in str(args.threaded_at).split(",") if x}
     for n in [int(x) for x in args.loads.split(",") if x]:
-        for threaded in ([False, True] if n == args.threaded_at else [False]):
+        for threaded in ([False, True] if n in both else [None]):
             try:
                 results.append(run_load(args.binary, n, args, threaded))
             except Exception as e:  # report what there is
-                print(f"scale_bench: {n} sessions{' threaded' if threaded else ''}: {e}",
-                      file=sys.stderr)
+                print(f"scale_bench: {n} sessions (acceptor {threaded}): {e}", file=sys.stderr)
                 ok = False
     if args.idle:
         try:

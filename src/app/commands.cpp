@@ -100,7 +100,7 @@ int runDemo(const DemoCommandOptions& options) {
   if (!config) return kExitUsage;
   StopSignals signals;
   try {
-    MonitorService service(*config, false);
+    MonitorService service(*config, AcceptorThreading::kAuto);
     service.start();
     const std::string url = service.http().url();
 

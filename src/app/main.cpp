@@ -43,12 +43,12 @@ int runCheckConfig(const std::string& path) {
   return kExitOk;
 }
 
-int runMonitor(const std::string& path, bool threaded) {
+int runMonitor(const std::string& path, AcceptorThreading threading) {
   auto config = loadOrReport(path);
   if (!config) return kExitUsage;
   StopSignals signals;
   try {
-    MonitorService service(*config, threaded);
+    MonitorService service(*config, threading);
     service.start();
     const std::string url = service.http().url();
     std::cout << "linkwatch: monitoring " << config->links.size() << " links; status wall " << url
@@ -73,10 +73,15 @@ int main(int argc, char** argv) {
 
   std::string configPath;
   bool threaded = false;
+  bool singleThreaded = false;
   auto* run = app.add_subcommand("run", "Monitor the sessions of a settings file");
   run->add_option("--config", configPath, "QuickFIX settings file with linkwatch keys")->required();
-  run->add_flag("--threaded", threaded,
-                "One QuickFIX thread per connection instead of one for all sessions");
+  auto* threadedFlag = run->add_flag(
+      "--threaded", threaded,
+      "One QuickFIX thread per connection everywhere (the default in worker processes)");
+  run->add_flag("--single-threaded", singleThreaded,
+                "One QuickFIX thread for all sessions everywhere (the default in this process)")
+      ->excludes(threadedFlag);
 
   auto* check = app.add_subcommand("check-config", "Validate a settings file; start nothing");
   check->add_option("--config", configPath, "QuickFIX settings file with linkwatch keys")
@@ -112,7 +117,10 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
 
-  if (*run) return runMonitor(configPath, threaded);
+  if (*run)
+    return runMonitor(configPath, threaded         ? AcceptorThreading::kThreaded
+                                  : singleThreaded ? AcceptorThreading::kSingle
+                                                   : AcceptorThreading::kAuto);
   if (*check) return runCheckConfig(configPath);
   if (*sim) return runSimulate(simulate);
   if (*demoCmd) return runDemo(demo);

@@ -17,10 +17,18 @@
 
 namespace linkwatch {
 
+// Which QuickFIX socket acceptor runs the sessions (README, "Acceptor").
+enum class AcceptorThreading {
+  kAuto,      // a thread per connection in QuickFIX worker processes, one thread in this one
+  kSingle,    // `run --single-threaded`: SocketAcceptor everywhere
+  kThreaded,  // `run --threaded`: ThreadedSocketAcceptor everywhere
+};
+bool threadedAcceptor(AcceptorThreading threading, const MonitorConfig& config);
+
 class MonitorService {
  public:
   // Throws std::runtime_error for settings QuickFIX rejects.
-  MonitorService(const MonitorConfig& config, bool threaded);
+  MonitorService(const MonitorConfig& config, AcceptorThreading threading);
   ~MonitorService();
   MonitorService(const MonitorService&) = delete;
   MonitorService& operator=(const MonitorService&) = delete;

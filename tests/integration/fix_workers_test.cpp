@@ -81,6 +81,13 @@ TEST(FixWorkers, RunSplitsSessionsOverWorkerProcessesAndRestartsAKilledOne) {
   };
   ASSERT_TRUE(waitFor(allUp, 20s)) << readFile(logFile);
 
+  // Worker processes run QuickFIX's threaded acceptor unless `run --single-threaded` says
+  // otherwise (README, "Acceptor").
+  for (const pid_t pid : {untouched, killed})
+    EXPECT_NE(readFile("/proc/" + std::to_string(pid) + "/cmdline").find("--threaded"),
+              std::string::npos)
+        << "pid " << pid;
+
   // ThreadTimeSlice (100us by default) goes to the threads that carry a disconnect to the core
   // and do little else: each worker's forwarder and the monitor's core thread. QuickFIX's
   // select() loops, HTTP and the supervisor keep the kernel's slice.
