@@ -69,6 +69,9 @@ namespace buckets {
 std::vector<std::int64_t> rtt();
 std::vector<std::int64_t> heartbeatInterval();
 std::vector<std::int64_t> applyDelay();
+// The same bounds, one copy shared by every link's histogram.
+const AtomicHistogram::Bounds& sharedRtt();
+const AtomicHistogram::Bounds& sharedHeartbeatInterval();
 }  // namespace buckets
 
 }  // namespace linkwatch

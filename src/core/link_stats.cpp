@@ -1,16 +1,25 @@
 #include <linkwatch/link_stats.hpp>
 
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
+#include <string>
+#include <utility>
 
 namespace linkwatch {
 
-AtomicHistogram::AtomicHistogram(const std::vector<std::int64_t>& boundsNs)
-    : bounds_(boundsNs), counts_(boundsNs.size() + 1) {
-  if (!std::is_sorted(bounds_.begin(), bounds_.end()))
+AtomicHistogram::AtomicHistogram(Bounds boundsNs) : bounds_(std::move(boundsNs)) {
+  if (bounds_ == nullptr) throw std::invalid_argument("AtomicHistogram: no bounds");
+  if (!std::is_sorted(bounds_->begin(), bounds_->end()))
     throw std::invalid_argument("AtomicHistogram: bounds must ascend");
+  if (bounds_->size() + 1 > kMaxBuckets)
+    throw std::invalid_argument("AtomicHistogram: more than " + std::to_string(kMaxBuckets - 1) +
+                                " bounds");
   for (auto& c : counts_) c.store(0, std::memory_order_relaxed);
 }
+
+AtomicHistogram::AtomicHistogram(const std::vector<std::int64_t>& boundsNs)
+    : AtomicHistogram(std::make_shared<const std::vector<std::int64_t>>(boundsNs)) {}
 
 namespace buckets {
 namespace {
@@ -37,9 +46,22 @@ std::vector<std::int64_t> applyDelay() {
   return {us(1),   us(2),   us(5), us(10), us(25), us(50), us(100),
           us(250), us(500), ms(1), ms(5),  ms(10), ms(100)};
 }
+
+const AtomicHistogram::Bounds& sharedRtt() {
+  static const AtomicHistogram::Bounds bounds =
+      std::make_shared<const std::vector<std::int64_t>>(rtt());
+  return bounds;
+}
+
+const AtomicHistogram::Bounds& sharedHeartbeatInterval() {
+  static const AtomicHistogram::Bounds bounds =
+      std::make_shared<const std::vector<std::int64_t>>(heartbeatInterval());
+  return bounds;
+}
 }  // namespace buckets
 
-LinkStats::LinkStats() : rtt(buckets::rtt()), heartbeatInterval(buckets::heartbeatInterval()) {}
+LinkStats::LinkStats()
+    : rtt(buckets::sharedRtt()), heartbeatInterval(buckets::sharedHeartbeatInterval()) {}
 
 MonitorStats::MonitorStats() : applyDelay(buckets::applyDelay()) {}
 

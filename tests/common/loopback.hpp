@@ -9,7 +9,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <fstream>
 #include <functional>
+#include <sstream>
+#include <string>
 #include <thread>
 
 namespace linkwatch {
@@ -27,6 +30,28 @@ inline std::uint16_t freePort() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);
   return ntohs(addr.sin_port);
+}
+
+// Whether some socket of this machine listens on TCP `port` (IPv4 or IPv6), from
+// /proc/net/tcp{,6}: a readiness check that opens no connection. A connection opened and
+// closed at once, just before the real one, can make QuickFIX 1.15.1's single-threaded
+// acceptor drop the real one without a word: it closes the first descriptor at once but
+// disconnects it only on its next pass, and by then the second connection has that number.
+inline bool listeningOn(std::uint16_t port) {
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // the header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state;
+      fields >> slot >> local >> remote >> state;
+      const std::size_t colon = local.rfind(':');
+      if (colon == std::string::npos || state != "0A") continue;  // 0A: LISTEN
+      if (std::stoul(local.substr(colon + 1), nullptr, 16) == port) return true;
+    }
+  }
+  return false;
 }
 
 // Polls `condition` every 2 ms until it holds or `timeout` passes; the last answer after the

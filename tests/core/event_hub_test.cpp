@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -36,6 +37,33 @@ TEST(EventHub, DeliversEventsOfOneThreadInOrder) {
   for (std::size_t i = 0; i < events.size(); ++i)
     EXPECT_EQ(events[i].monotonic, static_cast<Nanos>(i + 1));
   EXPECT_TRUE(hub.empty());
+}
+
+// The core asks for each event's link state a few events ahead (LinkMonitor's prefetch): every
+// event the sink gets was handed to prefetch first, once, in the same order.
+TEST(EventHub, PrefetchSeesEveryEventBeforeTheSinkDoes) {
+  EventHub hub(4, 1024);
+  for (Nanos i = 1; i <= 300; ++i) ASSERT_TRUE(hub.publish(makeEvent(EventKind::kMessageIn, 2, i)));
+  std::vector<Nanos> prefetched;
+  std::vector<Nanos> applied;
+  std::size_t aheadAtMost = 0;
+  std::size_t total = 0;
+  while (true) {
+    const std::size_t n = hub.drain(
+        [&](const SessionEvent& e) {
+          ASSERT_FALSE(prefetched.empty());
+          // Prefetched, and not too far ahead of the sink: the hint must still be in cache.
+          ASSERT_GE(prefetched.size(), applied.size() + 1);
+          aheadAtMost = std::max(aheadAtMost, prefetched.size() - applied.size() - 1);
+          applied.push_back(e.monotonic);
+        },
+        [&](const SessionEvent& e) { prefetched.push_back(e.monotonic); }, 1024);
+    if (n == 0) break;
+    total += n;
+  }
+  EXPECT_EQ(total, 300u);
+  EXPECT_EQ(prefetched, applied);
+  EXPECT_EQ(aheadAtMost, EventHub::kPrefetchAhead);
 }
 
 TEST(EventHub, CountsDropsWhenFullButKeepsEveryConnectivityEvent) {

@@ -52,7 +52,9 @@ TEST(LogonChecks, RefusesOutsideAllowedSourceAddressesAndCountsItWithTheAddress)
   SecuredMonitor m;
   ASSERT_TRUE(m.ready()) << m.log();
 
-  EXPECT_TRUE(refusedFor(logonReply("127.0.0.2", m.fixPort, logon("GUARDED")), "source_address"));
+  const std::string refused = logonReply("127.0.0.2", m.fixPort, logon("GUARDED"));
+  EXPECT_TRUE(refusedFor(refused, "source_address")) << "reply: " << refused << "\nlog:\n"
+                                                     << m.log();
   EXPECT_TRUE(accepted(logonReply("127.0.0.1", m.fixPort, logon("GUARDED"))));
 
   const std::string metrics = m.get("/metrics").body;
@@ -66,16 +68,24 @@ TEST(LogonChecks, RefusesOutsideAllowedSourceAddressesAndCountsItWithTheAddress)
                          "127.0.0.2: source_address"),
             std::string::npos)
       << m.log();
-  // The link's own counter too: the monitor saw QuickFIX's "Rejected Logon Attempt".
-  EXPECT_GE(lineValue(metrics, "linkwatch_logon_rejects_total{member=\"GUARDED\""), 1);
+  // The link's own counter too: the monitor saw QuickFIX's "Rejected Logon Attempt" (the core
+  // thread applies it a moment after the reply went out).
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return lineValue(m.get("/metrics").body,
+                         "linkwatch_logon_rejects_total{member=\"GUARDED\"") >= 1;
+      },
+      5s))
+      << m.get("/metrics").body;
 }
 
 TEST(LogonChecks, ChecksPasswordsAndBlocksAnAddressAfterRepeatedFailures) {
   SecuredMonitor m;
   ASSERT_TRUE(m.ready()) << m.log();
 
-  EXPECT_TRUE(
-      refusedFor(logonReply("127.0.0.1", m.fixPort, logon("PASSWD")), "missing_credentials"));
+  const std::string refused = logonReply("127.0.0.1", m.fixPort, logon("PASSWD"));
+  EXPECT_TRUE(refusedFor(refused, "missing_credentials")) << "reply: " << refused << "\nlog:\n"
+                                                          << m.log();
   // Five wrong passwords from one address (LogonFailureLimit=5) block it...
   for (int i = 0; i < 5; ++i)
     EXPECT_TRUE(refusedFor(logonReply("127.0.0.3", m.fixPort, logon("PASSWD", "passuser", "nope")),
@@ -100,8 +110,9 @@ TEST(LogonChecks, NoSecretInLogsMetricsEventsOrLinks) {
   SecuredMonitor m;
   ASSERT_TRUE(m.ready()) << m.log();
   // A session with a password, logged on, then a wrong one: both reach QuickFIX's logs.
-  ASSERT_TRUE(
-      accepted(logonReply("127.0.0.1", m.fixPort, logon("PASSWD", "passuser", kMemberPassword))));
+  const std::string reply =
+      logonReply("127.0.0.1", m.fixPort, logon("PASSWD", "passuser", kMemberPassword));
+  ASSERT_TRUE(accepted(reply)) << "reply: " << reply << "\nlog:\n" << m.log();
   logonReply("127.0.0.1", m.fixPort,
              logon("PASSWD", "passuser", kMemberPassword + std::string("x")));
   // A Logon with a password for a session nobody declares: QuickFIX quotes the whole message.
