@@ -134,29 +134,26 @@ class Control:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         self.buffer = b""
 
-    def command(self, line):
-        sent = time.time()
-        self.sock.sendall(line.encode() + b"\n")
+    def read_line(self):
         while b"\n" not in self.buffer:
             chunk = self.sock.recv(65536)
             if not chunk:
                 raise RuntimeError("control channel closed")
             self.buffer += chunk
         reply, self.buffer = self.buffer.split(b"\n", 1)
-        return sent, reply.decode()
+        return reply.decode()
+
+    def command(self, line):
+        sent = time.time()
+        self.sock.sendall(line.encode() + b"\n")
+        return sent, self.read_line()
 
     def lines(self, line):
         """A command whose answer is lines up to a final `ok ...` or `error ...` line."""
         self.sock.sendall(line.encode() + b"\n")
         out = []
         while True:
-            while b"\n" not in self.buffer:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    raise RuntimeError("control channel closed")
-                self.buffer += chunk
-            reply, self.buffer = self.buffer.split(b"\n", 1)
-            text = reply.decode()
+            text = self.read_line()
             if text.startswith("ok") or text.startswith("error"):
                 return out, text
             out.append(text)

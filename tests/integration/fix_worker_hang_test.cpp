@@ -39,11 +39,7 @@ TEST(FixWorkerHang, AStoppedWorkerIsKilledAndRestartedWhileTheOtherStaysUp) {
   // HeartBtInt 10 s: the links' own heartbeat deadlines lie well past the hang timeout, so
   // what takes B's links down is the hang, named as such, not their deadlines one by one.
   const TwoWorkerRun run(dir, 10, "FixWorkerHangTimeout=1s\n");
-  const std::uint16_t portA = run.portA;
-  const std::uint16_t portB = run.portB;
-  const std::string& cfg = run.cfg;
-  const std::string& logFile = run.logFile;
-  const std::string& base = run.base;
+  const auto& [portA, portB, httpPort, cfg, logFile, base] = run;
   pid_t monitor = run.start();
   pid_t stopped = -1;
   struct Reaper {

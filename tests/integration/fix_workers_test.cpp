@@ -47,11 +47,7 @@ std::map<int, pid_t> workerPids(const std::string& log) {
 TEST(FixWorkers, RunSplitsSessionsOverWorkerProcessesAndRestartsAKilledOne) {
   TempDir dir;
   const TwoWorkerRun run(dir, 1, "");
-  const std::uint16_t portA = run.portA;
-  const std::uint16_t portB = run.portB;
-  const std::string& cfg = run.cfg;
-  const std::string& logFile = run.logFile;
-  const std::string& base = run.base;
+  const auto& [portA, portB, httpPort, cfg, logFile, base] = run;
   pid_t monitor = run.start();
   struct Reaper {
     pid_t& pid;
