@@ -33,9 +33,9 @@ std::chrono::microseconds sliceForStartedThreads(const MonitorConfig& config) {
 }  // namespace
 
 // At 5,000 sessions in seven worker processes, the threaded acceptor had reset -> down p99
-// 1.8 ms against 7-13 ms for the single-threaded one, whose select() loop walks every socket
-// of its worker on each wake-up; in one process (up to about 1,000 sessions) the
-// single-threaded one keeps a fixed number of threads and met the 1 ms target
+// 1.8-6.3 ms against 5.4-17 ms for the single-threaded one over four runs each, whose select()
+// loop walks every socket of its worker on each wake-up; in one process (up to about 1,000
+// sessions) the single-threaded one keeps a fixed number of threads and met the 1 ms target
 // (bench/RESULTS.md).
 bool threadedAcceptor(AcceptorThreading threading, const MonitorConfig& config) {
   switch (threading) {

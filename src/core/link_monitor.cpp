@@ -244,8 +244,6 @@ void LinkMonitor::absorbTallies(Nanos nowMono, Nanos nowWall) {
 std::size_t LinkMonitor::drainAndApply() {
   const Nanos nowMono = clock_.monotonic();
   const Nanos nowWall = clock_.wall();
-  // Drain until the lanes are empty, but hand back to the deadlines after kDrainMax events
-  // at most: under a flood, timers still fire.
   // With thousands of links, applying an event is mostly waiting for its link's cache lines:
   // ask for those of the event a few places ahead while this one is applied (the pointers
   // are read, not the objects: only the hint touches them).
@@ -260,6 +258,8 @@ std::size_t LinkMonitor::drainAndApply() {
     __builtin_prefetch(&s.heartbeatInterval);
     __builtin_prefetch(reinterpret_cast<const char*>(&s.heartbeatInterval) + kCacheLineSize);
   };
+  // Drain until the lanes are empty, but hand back to the deadlines after kDrainMax events
+  // at most: under a flood, timers still fire.
   std::size_t total = 0;
   while (total < kDrainMax) {
     const std::size_t n = hub_->drain([&](const SessionEvent& e) { apply(e, nowMono, nowWall); },
