@@ -313,6 +313,15 @@ std::vector<SimRecordEntry> Simulator::record() const {
   return {record_.begin(), record_.end()};
 }
 
+std::vector<SimRecordEntry> Simulator::lastRecords(SimAction action, std::size_t count) const {
+  std::vector<SimRecordEntry> out;
+  std::lock_guard lock(recordMutex_);
+  for (auto e = record_.rbegin(); e != record_.rend() && out.size() < count; ++e)
+    if (e->action == action) out.push_back(*e);
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
 std::uint64_t Simulator::recordDropped() const {
   std::lock_guard lock(recordMutex_);
   return recordSequence_ - record_.size();
@@ -671,18 +680,16 @@ std::string Simulator::handleControlLine(std::string_view line) {
     if (!trim(rest).empty()) return "error usage: faults [COUNT]\n";
     int count = 100;
     if (!countText.empty() && !parseCount(countText, count)) return badCount(countText);
-    std::vector<const SimRecordEntry*> injected;
-    const std::vector<SimRecordEntry> entries = record();
-    for (auto e = entries.rbegin();
-         e != entries.rend() && injected.size() < static_cast<std::size_t>(count); ++e)
-      if (e->action == SimAction::kFaultInjected) injected.push_back(&*e);
+    // This runs on the members' loop: read the record's tail, never copy all of it.
+    const std::vector<SimRecordEntry> injected =
+        lastRecords(SimAction::kFaultInjected, static_cast<std::size_t>(count));
     std::string text;
-    for (auto e = injected.rbegin(); e != injected.rend(); ++e) {
+    for (const SimRecordEntry& e : injected) {
       char wall[32];
       std::snprintf(wall, sizeof wall, "%lld.%09lld",
-                    static_cast<long long>((*e)->wall / kNanosPerSecond),
-                    static_cast<long long>((*e)->wall % kNanosPerSecond));
-      text += std::string(wall) + " " + (*e)->memberId + " " + (*e)->detail + "\n";
+                    static_cast<long long>(e.wall / kNanosPerSecond),
+                    static_cast<long long>(e.wall % kNanosPerSecond));
+      text += std::string(wall) + " " + e.memberId + " " + e.detail + "\n";
     }
     return text + "ok " + std::to_string(injected.size()) + " faults\n";
   }

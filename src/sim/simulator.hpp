@@ -121,6 +121,8 @@ class Simulator final : private MemberHost {
   std::vector<SimMemberSnapshot> snapshot() const;
   // Oldest first; at most SimulatorOptions::recordCapacity entries.
   std::vector<SimRecordEntry> record() const;
+  // The newest `count` entries of one action, oldest first, without copying the rest.
+  std::vector<SimRecordEntry> lastRecords(SimAction action, std::size_t count) const;
   std::uint64_t recordDropped() const;
 
   // Listens on host:port (port 0: any) for the control line protocol; returns the port.
