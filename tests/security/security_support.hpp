@@ -200,6 +200,9 @@ inline void raiseDescriptorLimit() {
 //   PASSWD                   Username/Password from the secrets file
 // and an `http` user "ops" in the secrets file (so the HTTP port asks for basic auth).
 // `threaded`: `linkwatch run --threaded` (QuickFIX's ThreadedSocketAcceptor, as under TLS).
+// Refused Logons from one address within LogonFailureWindow before it is blocked.
+constexpr int kLogonFailureLimit = 5;
+
 class SecuredMonitor {
  public:
   explicit SecuredMonitor(const std::string& linkwatchExtra = "", bool threaded = false) {
@@ -214,9 +217,8 @@ class SecuredMonitor {
         "\nNonStopSession=Y\nUseDataDictionary=N\nHeartBtInt=1\nFileLogPath=" +
         (dir.path() / "fixlog").string() +
         "\n\n[LINKWATCH]\nHttpListen=127.0.0.1:" + std::to_string(httpPort) +
-        "\nSecretsFile=" + secrets +
-        "\nLogonFailureLimit=5\nLogonFailureWindow=60s\nLogonBlockDuration=60s\n" + linkwatchExtra +
-        "\n";
+        "\nSecretsFile=" + secrets + "\nLogonFailureLimit=" + std::to_string(kLogonFailureLimit) +
+        "\nLogonFailureWindow=60s\nLogonBlockDuration=60s\n" + linkwatchExtra + "\n";
     for (const char* m : {"BANK01", "BANK02", "BANK03", "GUARDED", "PASSWD"}) {
       text += std::string("\n[SESSION]\nTargetCompID=") + m + "\nMemberId=" + m + "\n";
       if (std::string(m) == "GUARDED") text += "AllowedSourceAddresses=127.0.0.1/32\n";
