@@ -81,11 +81,11 @@ const std::string& heartbeat() {
 constexpr int kPausesBetweenPolls = 64;
 constexpr Nanos kSpinNs = 20 * kNanosPerMicro;
 
-// The consumer thread of both queues: drains in batches and, when there is nothing to do,
-// polls as LinkMonitor's core thread does for its 20 us spin. Where that thread would sleep
-// on the futex this one yields between polls instead (the VM has two vCPUs shared with the
-// producers), so producers pay the fence + flag check but never the wake-up syscall.
-// Polling every ~2 us instead of back to back matters: a consumer that reads the queue's
+// The consumer thread of both queues: refreshes the wall clock offset and drains in batches
+// and, when there is nothing to do, polls as LinkMonitor's core thread does for its 20 us spin.
+// Where that thread would sleep on the futex this one yields between polls instead (the VM has two
+// vCPUs shared with the producers), so producers pay the fence + flag check but never the wake-up
+// syscall. Polling every ~2 us instead of back to back matters: a consumer that reads the queue's
 // indices without pause pulls their cache lines from the producer at every event.
 // With `interval` > 0 it drains at most once per interval (spinning in between), as a core
 // thread that batches would: the producer then rarely meets the consumer on a cache line.
@@ -97,6 +97,8 @@ class ConsumerThread {
           Nanos idleSince = -1;
           Nanos next = 0;
           while (running_.load(std::memory_order_acquire)) {
+            // LinkMonitor::runLoop refreshes the FIX threads' wall clock offset on every pass.
+            refreshWallOffset();
             if (interval > 0) {
               while (monotonicNow() < next) {
                 for (int i = 0; i < 64; ++i) BENCH_CPU_RELAX();

@@ -40,10 +40,17 @@ inline Nanos wallNow() noexcept { return readClock(CLOCK_REALTIME); }
 // refreshes, and a step shows up within one loop of the core thread.
 extern std::atomic<Nanos> gWallMinusMonotonic;
 
+// Stores only when the offset moved by a microsecond or more. Every FIX thread reads it on
+// every stamp, and a store on each pass of the core thread would take its cache line from
+// them every time: the two clock reads alone make the computed offset differ by tens of
+// nanoseconds from call to call. NTP slews at most 500 ppm (1 us in 2 ms); a step is seen at
+// once.
 inline void refreshWallOffset() noexcept {
   const Nanos mono = monotonicNow();
-  const Nanos wall = wallNow();
-  gWallMinusMonotonic.store(wall - mono, std::memory_order_relaxed);
+  const Nanos offset = wallNow() - mono;
+  const Nanos old = gWallMinusMonotonic.load(std::memory_order_relaxed);
+  const Nanos moved = offset > old ? offset - old : old - offset;
+  if (moved >= kNanosPerMicro) gWallMinusMonotonic.store(offset, std::memory_order_relaxed);
 }
 
 inline Nanos wallFromMonotonic(Nanos monotonic) noexcept {
