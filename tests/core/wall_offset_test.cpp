@@ -6,36 +6,45 @@
 namespace linkwatch {
 namespace {
 
-// The offset as two clock reads give it now.
+// The offset as two clock reads give it now. A thread preempted between the two reads gets
+// one too large by the time it was off the CPU (25 us seen under `ctest -j2`), so each test
+// below makes up to kAttempts tries and needs one that was not disturbed.
 Nanos currentOffset() {
   const Nanos mono = monotonicNow();
   return wallNow() - mono;
 }
 
+constexpr int kAttempts = 50;
+
+Nanos distance(Nanos a, Nanos b) { return a > b ? a - b : b - a; }
+
 TEST(WallOffset, IsLeftAloneWhenItMovedLessThanAMicrosecond) {
-  // 300 ns off: within the jitter of the two clock reads' spacing plus the tolerance, so the
-  // cache line that every FIX thread reads is not written.
-  const Nanos nearlyRight = currentOffset() + 300;
-  gWallMinusMonotonic.store(nearlyRight, std::memory_order_relaxed);
-  refreshWallOffset();
-  EXPECT_EQ(gWallMinusMonotonic.load(std::memory_order_relaxed), nearlyRight);
+  // 300 ns off: within the tolerance, so the cache line that every FIX thread reads is not
+  // written. The old code stored on every call, and then no attempt keeps the value.
+  bool keptOnce = false;
+  for (int attempt = 0; attempt < kAttempts && !keptOnce; ++attempt) {
+    const Nanos nearlyRight = currentOffset() + 300;
+    gWallMinusMonotonic.store(nearlyRight, std::memory_order_relaxed);
+    refreshWallOffset();
+    keptOnce = gWallMinusMonotonic.load(std::memory_order_relaxed) == nearlyRight;
+  }
+  EXPECT_TRUE(keptOnce);
 }
 
 TEST(WallOffset, FollowsAStepOfTheWallClock) {
-  // As after an NTP step of 5 ms: the next refresh takes the new offset.
-  const Nanos stale = currentOffset() - 5 * kNanosPerMilli;
-  gWallMinusMonotonic.store(stale, std::memory_order_relaxed);
-  refreshWallOffset();
-  const Nanos refreshed = gWallMinusMonotonic.load(std::memory_order_relaxed);
-  EXPECT_NE(refreshed, stale);
-  const Nanos error = refreshed - currentOffset();
-  EXPECT_LT(error < 0 ? -error : error, 100 * kNanosPerMicro);
-  // Derived wall times follow it.
-  const Nanos mono = monotonicNow();
-  const Nanos derived = wallFromMonotonic(mono);
-  const Nanos wall = wallNow();
-  EXPECT_LT(wall - derived, 100 * kNanosPerMicro);
-  EXPECT_GT(wall - derived, -100 * kNanosPerMicro);
+  // As after an NTP step of 5 ms: every refresh takes the new offset (a preemption can only
+  // make the computed offset larger, never 5 ms smaller), and wall times derived from it
+  // match the wall clock.
+  bool closeOnce = false;
+  for (int attempt = 0; attempt < kAttempts && !closeOnce; ++attempt) {
+    const Nanos stale = currentOffset() - 5 * kNanosPerMilli;
+    gWallMinusMonotonic.store(stale, std::memory_order_relaxed);
+    refreshWallOffset();
+    ASSERT_NE(gWallMinusMonotonic.load(std::memory_order_relaxed), stale);
+    const Nanos derived = wallFromMonotonic(monotonicNow());
+    closeOnce = distance(wallNow(), derived) < 100 * kNanosPerMicro;
+  }
+  EXPECT_TRUE(closeOnce);
 }
 
 }  // namespace
