@@ -194,15 +194,16 @@ inline void raiseDescriptorLimit() {
   ::setrlimit(RLIMIT_NOFILE, &l);
 }
 
+// LogonFailureLimit of the monitor that SecuredMonitor starts: refused Logons from one address
+// within LogonFailureWindow before the address is blocked.
+constexpr int kLogonFailureLimit = 5;
+
 // `linkwatch run` on a settings file with these members, all acceptors with HeartBtInt=1:
 //   BANK01, BANK02, BANK03   plain sessions
 //   GUARDED                  AllowedSourceAddresses=127.0.0.1/32
 //   PASSWD                   Username/Password from the secrets file
 // and an `http` user "ops" in the secrets file (so the HTTP port asks for basic auth).
 // `threaded`: `linkwatch run --threaded` (QuickFIX's ThreadedSocketAcceptor, as under TLS).
-// Refused Logons from one address within LogonFailureWindow before it is blocked.
-constexpr int kLogonFailureLimit = 5;
-
 class SecuredMonitor {
  public:
   explicit SecuredMonitor(const std::string& linkwatchExtra = "", bool threaded = false) {
