@@ -8,7 +8,8 @@ For each load it waits until every link is `up`, then measures over a window:
     and of the simulator (reported, not counted);
   - memory: PSS and RSS (/proc/PID/smaps_rollup) of the monitor and its workers;
   - /metrics response time (median of 5 GETs) and size;
-  - detection at that load: `fault MEMBER reset` over the simulator's control channel, then the
+  - detection at that load: 1,000 resets (one a member, so as many as there are members
+    below 1,000), `fault MEMBER reset` over the simulator's control channel, then the
     link's transition to `down` in /api/v1/events, timed from the reset itself (the
     simulator's `faults` command gives the time its loop reset the socket) and, beside it,
     from just before the command was sent. The event's `detection_ms` splits the former: until
@@ -19,7 +20,7 @@ single-threaded acceptor (`run --single-threaded`) is measured beside the thread
 (`run --threaded`) at 1,000 and 5,000 (`--threaded-at`); other rows run `run`'s default
 (threaded in worker processes, single-threaded in one process).
 
-  bench/scale_bench.py --binary build/h-scale-rel/linkwatch          # full (~6 minutes)
+  bench/scale_bench.py --binary build/h-scale-rel/linkwatch          # full (~9 minutes)
   bench/scale_bench.py --binary build/linkwatch --quick               # 100 sessions, < 60 s
   ... --markdown FILE    writes the "Scale" section as Markdown
   ... --json FILE        every figure as JSON
@@ -167,6 +168,44 @@ def percentile(values, p):
     return values[k]
 
 
+def events_since(base, since):
+    """Every transition recorded since `since` (Unix seconds). The limit is the history's
+    size (the monitor caps it there); with a journal the answer comes in pages."""
+    out, before = [], None
+    while True:
+        url = f"{base}/api/v1/events?limit=100000&since={since:.6f}"
+        if before is not None:
+            url += f"&before={before}"
+        page = json.loads(http_get(url))
+        out += page["events"]
+        before = page.get("next_before")
+        if before is None or not page["events"]:
+            return out
+
+
+def match_downs(base, control, injected, faults):
+    """Each reset member's first `down` after its reset, timed from the reset itself, as
+    (ms after the reset, the monitor's own part `detection_ms`, ms after the fault command).
+    The reset's own time comes from the simulator's loop, which took it when it reset the
+    socket: the fault command only queues the fault there."""
+    reset_at = {}
+    lines, _ = control.lines(f"faults {max(faults, 1)}")
+    for line in lines:
+        at, member, spec = line.split(" ", 2)
+        if spec == "reset" and member in injected:
+            reset_at[member] = float(at)
+    first = {}
+    if not reset_at:
+        return reset_at, first
+    for e in events_since(base, min(injected.values()) - 1.0):
+        m = e["member"]
+        if m in reset_at and e["to"] == "down" and e["time_unix"] >= reset_at[m] - 0.001:
+            d = (e["time_unix"] - reset_at[m]) * 1000.0
+            if m not in first or d < first[m][0]:
+                first[m] = (d, e.get("detection_ms"), (e["time_unix"] - injected[m]) * 1000.0)
+    return reset_at, first
+
+
 def run_load(binary, sessions, args, threaded=None, log=print, heartbeat=None, faults=None):
     tmp = tempfile.mkdtemp(prefix="linkwatch-scale-")
     cfg = os.path.join(tmp, "scale.cfg")
@@ -265,28 +304,23 @@ def run_load(binary, sessions, args, threaded=None, log=print, heartbeat=None, f
             if reply.startswith("ok"):
                 injected[member] = sent
             time.sleep(args.fault_gap)
-        time.sleep(0.5 if faults else 0)
-        # The reset's own time, taken by the simulator's loop when it reset the socket: the
-        # command only queues the fault there, and at 5,000 members that loop is busy.
-        reset_at = {}
-        if control is not None:
-            lines, _ = control.lines(f"faults {max(faults, 1)}")
-            for line in lines:
-                at, member, spec = line.split(" ", 2)
-                if spec == "reset" and member in injected:
-                    reset_at[member] = float(at)
-        events = json.loads(http_get(base + f"/api/v1/events?limit={4 * faults + 100}"))
-        # Each member's first `down` after its reset, timed from the reset itself; beside it,
-        # from the command (which adds the control channel and the simulator's queue), and the
-        # split at the FIX thread's stamp of the disconnect (`detection_ms`): before it,
-        # QuickFIX noticing the reset; after it, linkwatch (forwarder, shared memory, core).
-        first = {}
-        for e in events["events"]:
-            m = e["member"]
-            if m in reset_at and e["to"] == "down" and e["time_unix"] >= reset_at[m] - 0.001:
-                d = (e["time_unix"] - reset_at[m]) * 1000.0
-                if m not in first or d < first[m][0]:
-                    first[m] = (d, e.get("detection_ms"), (e["time_unix"] - injected[m]) * 1000.0)
+        # Wait (bounded) until the simulator has reset every member it was asked to and the
+        # monitor has recorded each of those links going `down`: at 5,000 members the
+        # simulator's loop may take a few hundred ms to apply the last fault command.
+        reset_at, first = {}, {}
+        wait_until = time.time() + args.detect_timeout
+        while control is not None:
+            reset_at, first = match_downs(base, control, injected, faults)
+            if len(first) == len(injected) or time.time() > wait_until:
+                break
+            time.sleep(0.1)
+        missing = sorted(set(injected) - set(first))
+        if missing:
+            not_reset = [m for m in missing if m not in reset_at]
+            log(f"    {len(missing)} of {len(injected)} resets without a matching `down` after "
+                f"{args.detect_timeout} s: {', '.join(missing[:10])}"
+                f"{' …' if len(missing) > 10 else ''}; of those the simulator had not reset "
+                f"{len(not_reset)}")
         values = [d for d, _, _ in first.values()]
         from_command = [c for _, _, c in first.values()]
         ours = [o for _, o, _ in first.values() if o is not None]
@@ -295,7 +329,7 @@ def run_load(binary, sessions, args, threaded=None, log=print, heartbeat=None, f
         def pct(v, p):
             return round(percentile(v, p), 3) if v else None
         result["detection"] = {
-            "faults": len(injected), "detected": len(values),
+            "faults": len(injected), "detected": len(values), "missing": missing,
             "p50_ms": pct(values, 50), "p99_ms": pct(values, 99),
             "max_ms": round(max(values), 3) if values else None,
             "from_command_p50_ms": pct(from_command, 50),
@@ -401,9 +435,12 @@ def main():
     ap.add_argument("--heartbeat", type=int, default=1)
     ap.add_argument("--window", type=float, default=20.0)
     ap.add_argument("--settle", type=float, default=3.0)
-    ap.add_argument("--faults", type=int, default=100)
+    ap.add_argument("--faults", type=int, default=1000,
+                    help="resets at each load, each on its own member (at most one a member)")
     ap.add_argument("--fault-gap", type=float, default=0.03)
     ap.add_argument("--up-timeout", type=float, default=180.0)
+    ap.add_argument("--detect-timeout", type=float, default=10.0,
+                    help="how long to wait for every reset's `down` before reporting it missing")
     ap.add_argument("--extra", default="", help="an extra [LINKWATCH] line, e.g. FixWorkers=2")
     ap.add_argument("--no-idle", dest="idle", action="store_false",
                     help="skip the idle run (50 quiet links, HeartBtInt 30 s)")
