@@ -100,6 +100,18 @@ class EventHub {
   // instead, and still return true).
   bool publish(const SessionEvent& event) noexcept;
 
+  // Producer side, set before any producer starts: called on the publishing thread right
+  // after a connectivity event went into a lane, with `context`. It returns true when it has
+  // itself taken every queued event to where the consumer would have taken them, so that the
+  // consumer need not be woken. A QuickFIX worker process sets one: a FIX thread that has
+  // just seen a disconnect then forwards it to the core at once when the worker's forwarder
+  // is idle, instead of waking the forwarder to do it (one futex wake-up fewer on the way).
+  using ConnectivityHook = bool (*)(void* context);
+  void setConnectivityHook(ConnectivityHook hook, void* context) noexcept {
+    connectivityHook_ = hook;
+    connectivityHookContext_ = context;
+  }
+
   // Consumer side: whether routine messages of `link` wake the core (true, the initial
   // value) or wait for its next wake-up (false: the core sets this while the link is up).
   void setPromptWake(LinkIndex link, bool prompt) noexcept {
@@ -247,6 +259,8 @@ class EventHub {
   std::atomic<std::uint32_t>* sleepWord_;  // futex word the consumer sleeps on
   int futexWait_;
   int futexWake_;
+  ConnectivityHook connectivityHook_ = nullptr;
+  void* connectivityHookContext_ = nullptr;
   // Shared so that a producer thread ending after the hub can still release its claim.
   std::vector<std::shared_ptr<Lane>> lanes_;
   std::unique_ptr<Mpmc> shared_;
@@ -261,6 +275,10 @@ class EventHub {
   // last stored in the link's upAsOf.
   std::unique_ptr<std::uint64_t[]> applied_;
   std::unique_ptr<std::uint64_t[]> allowedAsOf_;
+  // drain()'s scratch space (kDrainBatch events), not the stack: the consumer may be a FIX
+  // thread (a worker's connectivity hook), and each of thousands of those would keep 14 KiB
+  // more of its stack for it.
+  std::unique_ptr<SessionEvent[]> drainBuffer_;
 
   alignas(kCacheLineSize) std::atomic<bool> deferredPending_{false};
   alignas(kCacheLineSize) std::atomic<std::uint32_t> sleeping_{0};  // futex word
@@ -277,7 +295,7 @@ std::size_t EventHub::drain(Sink&& sink, Prefetch&& prefetch, std::size_t max) {
   const std::size_t n = lanes_.size();
   // Round-robin in bounded batches so one busy lane cannot starve the others.
   const std::size_t batch = max / (n + 1) + 1;
-  SessionEvent buffer[kDrainBatch];
+  SessionEvent* const buffer = drainBuffer_.get();
   for (std::size_t k = 0; k < n && delivered < max; ++k) {
     Lane& lane = *lanes_[(nextLane_ + k) % n];
     std::size_t want = batch < kDrainBatch ? batch : kDrainBatch;

@@ -66,6 +66,107 @@ void pushAll(ShmRegionHeader& header, ShmShard& shard, const SessionEvent* event
   }
 }
 
+// Moves events from a worker's own hub to its shared-memory lane. The forwarder thread does it
+// on every pass; a FIX thread does it too, right after it published a connectivity event, when
+// no one else is (EventHub's connectivity hook): a disconnect then reaches the core without
+// first waiting for the forwarder to be woken. Whoever holds `busy_` is the hub's one consumer
+// and the lane's one producer; a FIX thread never waits for it, nor for room in the lane.
+class ShardForwarder {
+ public:
+  ShardForwarder(EventHub& hub, ShmRegionHeader& header, ShmShard& shard, std::uint32_t linkCount)
+      : hub_(hub),
+        header_(header),
+        shard_(shard),
+        linkCount_(linkCount),
+        // One drain() delivers up to kDrainBatch queued events, then every deferred
+        // connectivity event: at most kDeferredKinds (8) a link.
+        batch_(EventHub::kDrainBatch + 8 * hub.linkCount()) {}
+
+  // The hub's connectivity hook, on a FIX thread. True when the hub was left empty with
+  // nothing held back; false when someone else was forwarding or the lane was short of room
+  // (what was drained and did not fit waits here for the forwarder, ahead of anything newer).
+  static bool forwardFromFixThread(void* self) noexcept {
+    return static_cast<ShardForwarder*>(self)->forwardNow();
+  }
+
+  // On the forwarder thread: forwards everything, waiting for room in the lane. Returns how
+  // many events it forwarded (0 also when a FIX thread was forwarding at the time).
+  std::size_t forwardAll(const std::atomic<bool>& giveUp) noexcept {
+    if (busy_.exchange(true, std::memory_order_acquire)) return 0;
+    std::size_t total = 0;
+    if (heldBegin_ != heldEnd_) {
+      pushAll(header_, shard_, batch_.data() + heldBegin_, heldEnd_ - heldBegin_, giveUp,
+              &shard_.counters.progress);
+      total += heldEnd_ - heldBegin_;
+      heldBegin_ = heldEnd_ = 0;
+    }
+    for (int round = 0; round < 16; ++round) {
+      const std::size_t got = drainIntoBatch();
+      pushAll(header_, shard_, batch_.data(), got, giveUp, &shard_.counters.progress);
+      total += got;
+      if (got < EventHub::kDrainBatch) break;
+    }
+    if (total != 0) shmWakeCore(header_);
+    busy_.store(false, std::memory_order_release);
+    return total;
+  }
+
+  // Whether no drained event waits here for the lane; false also while a FIX thread is
+  // forwarding (ask again).
+  bool holdsNothing() noexcept {
+    if (busy_.exchange(true, std::memory_order_acquire)) return false;
+    const bool nothing = heldBegin_ == heldEnd_;
+    busy_.store(false, std::memory_order_release);
+    return nothing;
+  }
+
+ private:
+  bool forwardNow() noexcept {
+    if (busy_.exchange(true, std::memory_order_acquire)) return false;
+    bool pushedAny = false;
+    bool everything = false;
+    if (heldBegin_ == heldEnd_) {
+      for (int round = 0; round < 4; ++round) {
+        const std::size_t got = drainIntoBatch();
+        const std::size_t pushed = shmPushEvents(shard_, batch_.data(), got);
+        pushedAny = pushedAny || pushed != 0;
+        if (pushed < got) {
+          heldBegin_ = pushed;
+          heldEnd_ = got;
+          break;
+        }
+        if (got < EventHub::kDrainBatch) break;
+      }
+      everything = heldBegin_ == heldEnd_ && hub_.empty();
+    }
+    if (pushedAny) shmWakeCore(header_);
+    busy_.store(false, std::memory_order_release);
+    return everything;
+  }
+
+  std::size_t drainIntoBatch() noexcept {
+    std::size_t filled = 0;
+    hub_.drain(
+        [&](const SessionEvent& e) {
+          SessionEvent& out = batch_[filled++];
+          out = e;
+          out.link = e.link < linkCount_ ? shard_.links[e.link] : kNoLink;
+        },
+        EventHub::kDrainBatch);
+    return filled;
+  }
+
+  EventHub& hub_;
+  ShmRegionHeader& header_;
+  ShmShard& shard_;
+  const std::uint32_t linkCount_;
+  std::atomic<bool> busy_{false};
+  std::vector<SessionEvent> batch_;
+  // Drained by a FIX thread but not yet in the lane: batch_[heldBegin_, heldEnd_).
+  std::size_t heldBegin_ = 0;
+  std::size_t heldEnd_ = 0;
+};
+
 static_assert(static_cast<std::size_t>(kLogonRefusalCount) <= ShmWorkerCounters::kReasons,
               "every refusal reason has a column in a worker's shared counters");
 
@@ -188,6 +289,8 @@ int runFixWorker(const FixWorkerCommandOptions& options) {
   EventHub hub(linkCount == 0 ? 1 : linkCount,
                std::min<std::size_t>(config.eventQueueCapacity, kWorkerLaneCapacity));
   refreshWallOffset();
+  ShardForwarder forwarding(hub, header, shard, linkCount);
+  hub.setConnectivityHook(&ShardForwarder::forwardFromFixThread, &forwarding);
   std::unique_ptr<FixEngine> engine;
   try {
     engine = FixEngine::create(fix, hub);
@@ -205,7 +308,6 @@ int runFixWorker(const FixWorkerCommandOptions& options) {
     // a busy QuickFIX thread's slice. QuickFIX's own threads here keep the kernel's default.
     if (const auto slice = std::chrono::nanoseconds(config.threadTimeSlice).count(); slice != 0)
       static_cast<void>(setThreadTimeSlice(slice));
-    std::array<SessionEvent, EventHub::kDrainBatch> batch;
     Nanos nextLoggedOnRefresh = 0;
     for (;;) {
       const bool last = !running.load(std::memory_order_acquire);
@@ -213,27 +315,7 @@ int runFixWorker(const FixWorkerCommandOptions& options) {
       refreshWallOffset();
       const Nanos now = monotonicNow();
       shard.heartbeat.store(now, std::memory_order_relaxed);
-      // drain() may deliver deferred connectivity events beyond `max`: flush when full.
-      std::size_t filled = 0;
-      std::size_t total = 0;
-      const auto flush = [&] {
-        pushAll(header, shard, batch.data(), filled, giveUp, &shard.counters.progress);
-        total += filled;
-        filled = 0;
-      };
-      for (int round = 0; round < 16; ++round) {
-        const std::size_t got = hub.drain(
-            [&](const SessionEvent& e) {
-              if (filled == batch.size()) flush();
-              SessionEvent& out = batch[filled++];
-              out = e;
-              out.link = e.link < linkCount ? shard.links[e.link] : kNoLink;
-            },
-            batch.size());
-        flush();
-        if (got < batch.size()) break;
-      }
-      if (total != 0) shmWakeCore(header);
+      const std::size_t total = forwarding.forwardAll(giveUp);
       shard.dropped.store(hub.dropped(), std::memory_order_relaxed);
 
       ShmCommand command;
@@ -257,11 +339,12 @@ int runFixWorker(const FixWorkerCommandOptions& options) {
         // timer of our own would prove even less; this is the signal the worker honestly has.
         shard.counters.progress.fetch_add(1, std::memory_order_relaxed);
       }
-      if (last && hub.empty()) {
+      if (last && hub.empty() && forwarding.holdsNothing()) {
         forwarderDone.store(true, std::memory_order_release);
         return;
       }
-      if (total == 0) hub.waitForEvents(monotonicNow() + kForwarderIdleWait, kForwarderSpin);
+      if (total == 0 && forwarding.holdsNothing())
+        hub.waitForEvents(monotonicNow() + kForwarderIdleWait, kForwarderSpin);
     }
   });
 

@@ -85,6 +85,7 @@ EventHub::EventHub(std::size_t linkCount, std::size_t laneCapacity, std::size_t 
   tallies_ = std::make_unique<TallySlot[]>(linkCount == 0 ? 1 : linkCount);
   applied_ = std::make_unique<std::uint64_t[]>(linkCount == 0 ? 1 : linkCount);
   allowedAsOf_ = std::make_unique<std::uint64_t[]>(linkCount == 0 ? 1 : linkCount);
+  drainBuffer_ = std::make_unique<SessionEvent[]>(kDrainBatch);
   for (std::size_t l = 0; l < linkCount; ++l) {
     applied_[l] = 0;
     allowedAsOf_[l] = kTallyOff;
@@ -199,6 +200,9 @@ bool EventHub::publish(const SessionEvent& event) noexcept {
   // count to match before the link's routine messages are tallied again (mayTally).
   if (event.link < linkCount_ && !isRoutineMessage(event))
     tallies_[event.link].published.fetch_add(1, std::memory_order_acq_rel);
+  if (connectivityHook_ != nullptr && isConnectivityEvent(event.kind) &&
+      connectivityHook_(connectivityHookContext_))
+    return true;
   wakeIfSleeping(event, lane);
   return true;
 }

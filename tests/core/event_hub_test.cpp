@@ -153,6 +153,57 @@ Nanos waitAcrossPublish(EventHub& hub, const SessionEvent& event, Nanos wait, in
   return waited;
 }
 
+// What a QuickFIX worker's FIX thread uses to forward a disconnect itself (fix_worker.cpp):
+// the hook runs on the publishing thread, for connectivity events only, once the event is in
+// its lane; when it has taken every event, the sleeping consumer is left asleep.
+struct HookRecord {
+  EventHub* hub = nullptr;
+  bool takeEverything = false;
+  std::vector<std::size_t> depthSeen;
+  std::vector<std::thread::id> threads;
+  std::vector<SessionEvent> taken;
+};
+
+bool recordingHook(void* context) {
+  HookRecord& r = *static_cast<HookRecord*>(context);
+  r.depthSeen.push_back(r.hub->depth());
+  r.threads.push_back(std::this_thread::get_id());
+  if (!r.takeEverything) return false;
+  r.hub->drain([&](const SessionEvent& e) { r.taken.push_back(e); }, EventHub::kDrainBatch);
+  return true;
+}
+
+TEST(EventHub, ConnectivityHookRunsOnThePublishingThreadOnceTheEventIsQueued) {
+  EventHub hub(2, 64);
+  HookRecord record;
+  record.hub = &hub;
+  hub.setConnectivityHook(&recordingHook, &record);
+  SessionEvent heartbeat = makeEvent(EventKind::kMessageIn, 0, 1);
+  heartbeat.messageClass = MessageClass::kHeartbeat;
+  ASSERT_TRUE(hub.publish(heartbeat));
+  EXPECT_TRUE(record.depthSeen.empty()) << "a message is no connectivity event";
+  ASSERT_TRUE(hub.publish(makeEvent(EventKind::kDisconnect, 0, 2)));
+  ASSERT_EQ(record.depthSeen.size(), 1u);
+  EXPECT_EQ(record.depthSeen[0], 2u) << "the Heartbeat and the disconnect, both queued";
+  EXPECT_EQ(record.threads[0], std::this_thread::get_id());
+  EXPECT_EQ(drainAll(hub).size(), 2u) << "a hook that took nothing leaves every event queued";
+}
+
+TEST(EventHub, ConsumerSleepsOnWhenTheConnectivityHookTookEverything) {
+  EventHub hub(2, 64);
+  HookRecord record;
+  record.hub = &hub;
+  record.takeEverything = true;
+  hub.setConnectivityHook(&recordingHook, &record);
+  const Nanos wait = 300 * kNanosPerMilli;
+  const Nanos waited = waitAcrossPublish(hub, makeEvent(EventKind::kDisconnect, 1, 5), wait);
+  ASSERT_EQ(record.taken.size(), 1u);
+  EXPECT_EQ(record.taken[0].kind, EventKind::kDisconnect);
+  EXPECT_TRUE(hub.empty());
+  // Nothing woke it: it slept to its deadline (it returns early only when woken).
+  EXPECT_GE(waited, wait - 50 * kNanosPerMilli);
+}
+
 TEST(EventHub, RoutineMessagesOfAnUpLinkWaitForTheConsumersNextWakeUp) {
   EventHub hub(2, 8192);
   hub.setPromptWake(0, false);  // link 0 is up; link 1 is not
