@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -148,6 +147,9 @@ class ShardForwarder {
     std::size_t filled = 0;
     hub_.drain(
         [&](const SessionEvent& e) {
+          // Sized for EventHub's deferred kinds as they are; should they grow, grow (once)
+          // rather than write past the end.
+          if (filled == batch_.size()) batch_.resize(2 * batch_.size());
           SessionEvent& out = batch_[filled++];
           out = e;
           out.link = e.link < linkCount_ ? shard_.links[e.link] : kNoLink;
