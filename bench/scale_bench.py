@@ -47,7 +47,8 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 SESSIONS_PER_PORT = 250
 # Our fixed memory in each worker (src/app/fix_worker.cpp, include/linkwatch/shm_event_channel.hpp).
 WORKER_LANE_BYTES = 16384 * 56
-SHARD_BYTES = 16384 * 56 + 1024 * 16 + 1024 * 5 + 1024
+# The event lane, the command lane, link table and status, and 1,024 tally slots.
+SHARD_BYTES = 16384 * 56 + 1024 * 16 + 1024 * 5 + 1024 + 1024 * 64
 
 
 def free_port():

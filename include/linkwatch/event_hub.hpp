@@ -90,7 +90,30 @@ class EventHub {
   // bounds the backlog (and the lane's share of the cache) on a busy link.
   static constexpr std::size_t kMaxLazyBacklog = 1024;
 
-  EventHub(std::size_t linkCount, std::size_t laneCapacity, std::size_t laneCount = kDefaultLanes);
+  // One cache line a link, where the tally of an up link is kept (mayTally). `published`
+  // counts the events other than routine messages that producers put in a lane or a deferred
+  // slot for the link (any thread; a fetch_add on those rare events); `upAsOf` is the
+  // consumer's count of those it had applied when it last found the link up, or kTallyOff.
+  // Equal means nothing published for the link is waiting and the link is up. Address-free
+  // atomics only: a QuickFIX worker process keeps its links' slots in memory shared with the
+  // core (ShmShard::tallies), so that the core, which decides, and the worker's FIX threads,
+  // which tally, see the same slot.
+  static constexpr std::uint64_t kTallyOff = ~std::uint64_t{0};
+  struct alignas(kCacheLineSize) TallySlot {
+    std::atomic<std::uint64_t> published{0};
+    std::atomic<std::uint64_t> upAsOf{kTallyOff};
+    std::atomic<std::uint64_t> messagesIn{0};
+    std::atomic<Nanos> lastIn{0};
+    std::atomic<std::uint64_t> messagesOut{0};
+    std::atomic<Nanos> lastOut{0};
+    std::atomic<std::uint64_t> heartbeatsIn{0};
+    std::atomic<Nanos> lastHeartbeatIn{0};
+  };
+
+  // `sharedTallies`: linkCount slots owned by the caller (a worker's shard), used instead of
+  // the hub's own; null for the hub's own.
+  EventHub(std::size_t linkCount, std::size_t laneCapacity, std::size_t laneCount = kDefaultLanes,
+           TallySlot* sharedTallies = nullptr);
   ~EventHub();
   EventHub(const EventHub&) = delete;
   EventHub& operator=(const EventHub&) = delete;
@@ -152,6 +175,13 @@ class EventHub {
     TallySlot& slot = tallies_[link];
     record(slot.heartbeatsIn, slot.lastHeartbeatIn, coarseAt);
   }
+  // Before the consumer starts: `link`'s routine messages are tallied by another process's
+  // hub, in `slot` (a worker's shard, where that hub was given it as its own slot), and its
+  // other events reach this hub through an EventSource. The consumer side (readTally,
+  // setTallyAllowed) then works on that slot, and events from sources count as applied.
+  void shareTally(LinkIndex link, TallySlot& slot) noexcept {
+    if (link < linkCount_) consumerTallies_[link] = &slot;
+  }
   // Consumer side: what the link's FIX thread has recorded so far.
   RoutineTally readTally(LinkIndex link) const noexcept;
   // Consumer side, after applying events of `link`: whether the link is up now. Lets its
@@ -174,6 +204,9 @@ class EventHub {
   template <class Sink, class Prefetch>
   std::size_t drain(Sink&& sink, Prefetch&& prefetch, std::size_t max);
   static constexpr std::size_t kPrefetchAhead = 8;
+  // Connectivity kinds a link keeps one deferred event of each when its lane is full: after
+  // kDrainBatch queued events, one drain() delivers at most this many a link.
+  static constexpr int kDeferredKinds = 8;
 
   // Blocks the consumer until an event is published or `deadline` (CLOCK_MONOTONIC) passes.
   // Spins for `spinNs` first, since a futex wake-up costs ~30 us.
@@ -213,7 +246,6 @@ class EventHub {
   };
 
   // Latest time of each connectivity kind that did not fit in a lane, per link.
-  static constexpr int kDeferredKinds = 8;
   struct DeferredSlot {
     std::atomic<Nanos> at[kDeferredKinds];
     std::atomic<Nanos> wallAt[kDeferredKinds];
@@ -221,28 +253,20 @@ class EventHub {
   static int deferredIndex(EventKind kind) noexcept;
   static EventKind deferredKind(int index) noexcept;
 
-  // One cache line a link. `published` counts the events other than routine messages that
-  // producers pushed into a lane for the link (any thread; a fetch_add on those rare events);
-  // `upAsOf` is the consumer's count of those it had applied when it last found the link up,
-  // or kTallyOff. Equal means nothing published for the link is waiting and the link is up.
-  static constexpr std::uint64_t kTallyOff = ~std::uint64_t{0};
-  struct alignas(kCacheLineSize) TallySlot {
-    std::atomic<std::uint64_t> published{0};
-    std::atomic<std::uint64_t> upAsOf{kTallyOff};
-    std::atomic<std::uint64_t> messagesIn{0};
-    std::atomic<Nanos> lastIn{0};
-    std::atomic<std::uint64_t> messagesOut{0};
-    std::atomic<Nanos> lastOut{0};
-    std::atomic<std::uint64_t> heartbeatsIn{0};
-    std::atomic<Nanos> lastHeartbeatIn{0};
-  };
   static void record(std::atomic<std::uint64_t>& count, std::atomic<Nanos>& last,
                      Nanos at) noexcept {
     last.store(at, std::memory_order_relaxed);
     count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   }
   void countApplied(const SessionEvent& event) noexcept {
-    if (event.link < linkCount_ && !isRoutineMessage(event)) ++applied_[event.link];
+    if (event.link >= linkCount_ || isRoutineMessage(event)) return;
+    // A worker that died published events that never came (they died with it): the core's
+    // own disconnect for its links says how many it had published in all (markLinksDown), so
+    // that its successor, which counts on from there, can tally again.
+    if (event.kind == EventKind::kDisconnect && (event.flags & event_flag::kFixWorkerLost) != 0)
+      applied_[event.link] = event.testReqId;
+    else
+      ++applied_[event.link];
   }
 
   Lane* laneForThisThread() noexcept;
@@ -270,9 +294,12 @@ class EventHub {
   std::size_t laneCapacity_;
   std::size_t lazyBacklog_;  // kMaxLazyBacklog, or less for small lanes
   std::unique_ptr<std::atomic<std::uint8_t>[]> promptWake_;  // one a link, read by producers
-  std::unique_ptr<TallySlot[]> tallies_;                     // one a link
-  // Consumer only: lane events other than routine messages applied, per link, and the value
-  // last stored in the link's upAsOf.
+  std::unique_ptr<TallySlot[]> ownTallies_;                  // one a link, unless shared
+  TallySlot* tallies_;  // ownTallies_ or the caller's: what this hub's producers use
+  // The consumer side's slot of each link: tallies_[link], or another process's (shareTally).
+  std::unique_ptr<TallySlot*[]> consumerTallies_;
+  // Consumer only: events other than routine messages applied (from lanes, sources and
+  // deferred slots), per link, and the value last stored in the link's upAsOf.
   std::unique_ptr<std::uint64_t[]> applied_;
   std::unique_ptr<std::uint64_t[]> allowedAsOf_;
   // drain()'s scratch space (kDrainBatch events), not the stack: the consumer may be a FIX
@@ -317,6 +344,7 @@ std::size_t EventHub::drain(Sink&& sink, Prefetch&& prefetch, std::size_t max) {
     for (std::size_t i = 0; i < got && i < kPrefetchAhead; ++i) prefetch(buffer[i]);
     for (std::size_t i = 0; i < got; ++i) {
       if (i + kPrefetchAhead < got) prefetch(buffer[i + kPrefetchAhead]);
+      countApplied(buffer[i]);
       sink(buffer[i]);
     }
     delivered += got;
@@ -362,7 +390,10 @@ std::size_t EventHub::drainDeferred(Sink& sink) {
           events[j] = events[j - 1];
           events[j - 1] = t;
         }
-      for (int i = 0; i < count; ++i) sink(events[i]);
+      for (int i = 0; i < count; ++i) {
+        countApplied(events[i]);
+        sink(events[i]);
+      }
       delivered += static_cast<std::size_t>(count);
     }
   }

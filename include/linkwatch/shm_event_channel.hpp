@@ -60,6 +60,16 @@ struct alignas(kCacheLineSize) ShmShard {
   // cleared by it once the worker is dead (shm_worker_counters.hpp).
   ShmWorkerCounters counters;
 
+  // Events the worker moved to `events` since it started: the hand-offs its FIX threads'
+  // traffic costs (an up link's routine messages are tallied instead). Cleared by the core
+  // once the worker is dead, as `counters` are.
+  std::atomic<std::uint64_t> forwarded{0};
+
+  // The tally slot of each of the worker's links, by local index: the worker's EventHub uses
+  // them as its own, the core's EventHub reads and grants them (EventHub::shareTally). Kept
+  // across restarts: a new worker counts on where the last one stopped.
+  EventHub::TallySlot tallies[kMaxLinks];
+
   // Separate cache lines from the status above: the queue indexes are the hot words.
   alignas(kCacheLineSize) EventQueue events;
   alignas(kCacheLineSize) CommandQueue commands;

@@ -78,8 +78,9 @@ class ShardForwarder {
         shard_(shard),
         linkCount_(linkCount),
         // One drain() delivers up to kDrainBatch queued events, then every deferred
-        // connectivity event: at most kDeferredKinds (8) a link.
-        batch_(EventHub::kDrainBatch + 8 * hub.linkCount()) {}
+        // connectivity event: at most kDeferredKinds a link.
+        batch_(EventHub::kDrainBatch +
+               static_cast<std::size_t>(EventHub::kDeferredKinds) * hub.linkCount()) {}
 
   // The hub's connectivity hook, on a FIX thread. True when the hub was left empty with
   // nothing held back; false when someone else was forwarding or the lane was short of room
@@ -105,7 +106,10 @@ class ShardForwarder {
       total += got;
       if (got < EventHub::kDrainBatch) break;
     }
-    if (total != 0) shmWakeCore(header_);
+    if (total != 0) {
+      shard_.forwarded.fetch_add(total, std::memory_order_relaxed);
+      shmWakeCore(header_);
+    }
     busy_.store(false, std::memory_order_release);
     return total;
   }
@@ -122,13 +126,13 @@ class ShardForwarder {
  private:
   bool forwardNow() noexcept {
     if (busy_.exchange(true, std::memory_order_acquire)) return false;
-    bool pushedAny = false;
+    std::size_t pushedTotal = 0;
     bool everything = false;
     if (heldBegin_ == heldEnd_) {
       for (int round = 0; round < 4; ++round) {
         const std::size_t got = drainIntoBatch();
         const std::size_t pushed = shmPushEvents(shard_, batch_.data(), got);
-        pushedAny = pushedAny || pushed != 0;
+        pushedTotal += pushed;
         if (pushed < got) {
           heldBegin_ = pushed;
           heldEnd_ = got;
@@ -138,7 +142,10 @@ class ShardForwarder {
       }
       everything = heldBegin_ == heldEnd_ && hub_.empty();
     }
-    if (pushedAny) shmWakeCore(header_);
+    if (pushedTotal != 0) {
+      shard_.forwarded.fetch_add(pushedTotal, std::memory_order_relaxed);
+      shmWakeCore(header_);
+    }
     busy_.store(false, std::memory_order_release);
     return everything;
   }
@@ -147,9 +154,6 @@ class ShardForwarder {
     std::size_t filled = 0;
     hub_.drain(
         [&](const SessionEvent& e) {
-          // Sized for EventHub's deferred kinds as they are; should they grow, grow (once)
-          // rather than write past the end.
-          if (filled == batch_.size()) batch_.resize(2 * batch_.size());
           SessionEvent& out = batch_[filled++];
           out = e;
           out.link = e.link < linkCount_ ? shard_.links[e.link] : kNoLink;
@@ -288,8 +292,11 @@ int runFixWorker(const FixWorkerCommandOptions& options) {
   // moves events to the shared lane. Connectivity events never drop (per-link slots).
   // Its lanes only buffer until the forwarder's next pass: smaller than the core's, since
   // every lane a FIX thread cycles through stays resident.
+  // Its tally slots are the shard's, which the core reads and grants: an up link's routine
+  // messages are tallied there, on the FIX thread, and never forwarded (EventHub::mayTally).
   EventHub hub(linkCount == 0 ? 1 : linkCount,
-               std::min<std::size_t>(config.eventQueueCapacity, kWorkerLaneCapacity));
+               std::min<std::size_t>(config.eventQueueCapacity, kWorkerLaneCapacity),
+               EventHub::kDefaultLanes, shard.tallies);
   refreshWallOffset();
   ShardForwarder forwarding(hub, header, shard, linkCount);
   hub.setConnectivityHook(&ShardForwarder::forwardFromFixThread, &forwarding);
@@ -384,7 +391,8 @@ struct FixWorkerPool::Worker {
   std::atomic<bool> running{false};  // a live process (for /metrics)
   std::atomic<std::uint64_t> restarts{0};
   std::atomic<std::uint64_t> hangs{0};
-  std::string startupError;  // set when it failed before the first start completed
+  std::uint64_t forwardedRetired = 0;  // by its dead predecessors; under countersMutex_
+  std::string startupError;            // set when it failed before the first start completed
 };
 
 FixWorkerPool::FixWorkerPool(const MonitorConfig& config, bool threaded, EventHub& hub,
@@ -409,6 +417,7 @@ FixWorkerPool::FixWorkerPool(const MonitorConfig& config, bool threaded, EventHu
     for (std::uint32_t i = 0; i < links.size(); ++i) {
       shard.links[i] = links[i];
       where_[links[i]] = {s, i};
+      hub.shareTally(links[i], shard.tallies[i]);
     }
     sources_.push_back(std::make_unique<ShmEventSource>(shard));
     hub.addSource(*sources_.back());
@@ -669,6 +678,9 @@ void FixWorkerPool::markLinksDown(Worker& worker) {
     e.flags = event_flag::kFixWorkerLost;
     e.messageClass = MessageClass::kApplication;
     e.link = shard.links[i];
+    // How many events the worker published for the link in all, some perhaps lost with it:
+    // the core's count of those applied starts again from here (EventHub::countApplied).
+    e.testReqId = shard.tallies[i].published.load(std::memory_order_acquire);
     e.monotonic = mono;
     e.wall = wall;
     events.push_back(e);
@@ -685,6 +697,7 @@ void FixWorkerPool::retireCounters(Worker& worker) {
   std::lock_guard<std::mutex> lock(countersMutex_);
   retiredCounters_.add(shard.counters, shard.links, shard.linkCount);
   clearWorkerCounters(shard.counters);
+  worker.forwardedRetired += shard.forwarded.exchange(0, std::memory_order_relaxed);
 }
 
 bool FixWorkerPool::workerUp(std::uint32_t shard) const noexcept {
@@ -703,6 +716,13 @@ std::uint64_t FixWorkerPool::workerRestarts(std::uint32_t shard) const noexcept 
 std::uint64_t FixWorkerPool::workerHangs(std::uint32_t shard) const noexcept {
   if (shard >= workers_.size()) return 0;
   return workers_[shard]->hangs.load(std::memory_order_relaxed);
+}
+
+std::uint64_t FixWorkerPool::workerEventsForwarded(std::uint32_t shard) const {
+  if (shard >= workers_.size()) return 0;
+  std::lock_guard<std::mutex> lock(countersMutex_);
+  return workers_[shard]->forwardedRetired +
+         region_.shard(shard).forwarded.load(std::memory_order_relaxed);
 }
 
 WorkerCounterTotals FixWorkerPool::logonCounters() const {

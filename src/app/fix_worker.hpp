@@ -70,6 +70,8 @@ class FixWorkerPool final : public FixEngine {
   // Times shard `shard`'s worker made no progress for FixWorkerHangTimeout and was killed
   // (each also counts as a restart).
   std::uint64_t workerHangs(std::uint32_t shard) const noexcept;
+  // Events shard `shard`'s workers handed to the core over shared memory, over every restart.
+  std::uint64_t workerEventsForwarded(std::uint32_t shard) const;
   // What the workers' logon checks counted, by global link index: every live worker's
   // shared-memory block plus what the pool kept of dead ones. Never decreases.
   WorkerCounterTotals logonCounters() const;

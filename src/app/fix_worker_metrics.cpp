@@ -30,6 +30,13 @@ class FixWorkerMetrics : public prometheus::Collectable {
         "was killed (each also counts as a restart)",
         prometheus::MetricType::Counter,
         {}};
+    prometheus::MetricFamily forwarded{
+        "linkwatch_fix_worker_events_forwarded_total",
+        "Session events a FIX worker process handed to the core over shared memory (an up "
+        "link's Heartbeats and application messages are counted in shared memory instead, "
+        "except one inbound message a link every 100 ms)",
+        prometheus::MetricType::Counter,
+        {}};
     const auto shards = static_cast<std::uint32_t>(pool_.shards().size());
     for (std::uint32_t s = 0; s < shards; ++s) {
       const std::string worker = std::to_string(s);
@@ -45,11 +52,16 @@ class FixWorkerMetrics : public prometheus::Collectable {
       h.label = {{"worker", worker}};
       h.counter.value = static_cast<double>(pool_.workerHangs(s));
       hangs.metric.push_back(std::move(h));
+      prometheus::ClientMetric f;
+      f.label = {{"worker", worker}};
+      f.counter.value = static_cast<double>(pool_.workerEventsForwarded(s));
+      forwarded.metric.push_back(std::move(f));
     }
     std::vector<prometheus::MetricFamily> out;
     out.push_back(std::move(up));
     out.push_back(std::move(restarts));
     out.push_back(std::move(hangs));
+    out.push_back(std::move(forwarded));
     return out;
   }
 

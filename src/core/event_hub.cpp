@@ -57,7 +57,8 @@ namespace {
 thread_local LaneReleaser tlsClaims;
 }
 
-EventHub::EventHub(std::size_t linkCount, std::size_t laneCapacity, std::size_t laneCount)
+EventHub::EventHub(std::size_t linkCount, std::size_t laneCapacity, std::size_t laneCount,
+                   TallySlot* sharedTallies)
     : id_(nextHubId.fetch_add(1)),
       linkCount_(linkCount),
       sleepWord_(&sleeping_),
@@ -82,7 +83,11 @@ EventHub::EventHub(std::size_t linkCount, std::size_t laneCapacity, std::size_t 
   for (std::size_t w = 0; w <= deferredWords_; ++w) deferredDirty_[w].store(0);
   promptWake_ = std::make_unique<std::atomic<std::uint8_t>[]>(linkCount == 0 ? 1 : linkCount);
   for (std::size_t l = 0; l < linkCount; ++l) promptWake_[l].store(1, std::memory_order_relaxed);
-  tallies_ = std::make_unique<TallySlot[]>(linkCount == 0 ? 1 : linkCount);
+  if (sharedTallies == nullptr)
+    ownTallies_ = std::make_unique<TallySlot[]>(linkCount == 0 ? 1 : linkCount);
+  tallies_ = sharedTallies != nullptr ? sharedTallies : ownTallies_.get();
+  consumerTallies_ = std::make_unique<TallySlot*[]>(linkCount == 0 ? 1 : linkCount);
+  for (std::size_t l = 0; l < linkCount; ++l) consumerTallies_[l] = &tallies_[l];
   applied_ = std::make_unique<std::uint64_t[]>(linkCount == 0 ? 1 : linkCount);
   allowedAsOf_ = std::make_unique<std::uint64_t[]>(linkCount == 0 ? 1 : linkCount);
   drainBuffer_ = std::make_unique<SessionEvent[]>(kDrainBatch);
@@ -95,7 +100,7 @@ EventHub::EventHub(std::size_t linkCount, std::size_t laneCapacity, std::size_t 
 RoutineTally EventHub::readTally(LinkIndex link) const noexcept {
   RoutineTally t;
   if (link >= linkCount_) return t;
-  const TallySlot& slot = tallies_[link];
+  const TallySlot& slot = *consumerTallies_[link];
   // Count first (acquire pairs with tally()'s release): the time read after it is at least
   // as new as the count's message.
   t.messagesIn = slot.messagesIn.load(std::memory_order_acquire);
@@ -112,7 +117,7 @@ void EventHub::setTallyAllowed(LinkIndex link, bool up) noexcept {
   const std::uint64_t value = up ? applied_[link] : kTallyOff;
   if (allowedAsOf_[link] == value) return;
   allowedAsOf_[link] = value;
-  tallies_[link].upAsOf.store(value, std::memory_order_release);
+  consumerTallies_[link]->upAsOf.store(value, std::memory_order_release);
 }
 
 EventHub::~EventHub() = default;
@@ -212,7 +217,11 @@ void EventHub::defer(const SessionEvent& event) noexcept {
   const int k = deferredIndex(event.kind);
   slot.wallAt[k].store(event.wall, std::memory_order_relaxed);
   // A later event of the same kind replaces an earlier one; 0 means empty, so never store it.
-  slot.at[k].store(event.monotonic == 0 ? 1 : event.monotonic, std::memory_order_release);
+  // The consumer delivers (and counts as applied) one event for each slot it finds filled:
+  // count one published each time a slot goes from empty to filled, not each replacement.
+  if (slot.at[k].exchange(event.monotonic == 0 ? 1 : event.monotonic, std::memory_order_acq_rel) ==
+      0)
+    tallies_[event.link].published.fetch_add(1, std::memory_order_acq_rel);
   deferredDirty_[event.link / 64].fetch_or(std::uint64_t{1} << (event.link % 64),
                                            std::memory_order_release);
   deferredPending_.store(true, std::memory_order_release);

@@ -290,6 +290,159 @@ TEST(EventHub, RoutineMessagesAreTalliedOnlyWhileEveryOtherEventOfTheLinkIsAppli
   EXPECT_TRUE(hub.empty() || drainAll(hub).size() == 1u);  // only link 1's logon was queued
 }
 
+// The events a worker process's forwarder has moved to the core: an EventSource of the core's
+// hub, with the worker's local link indexes translated to global ones as the forwarder does.
+class ForwardedEvents final : public EventSource {
+ public:
+  std::size_t pop(SessionEvent* out, std::size_t max) noexcept override {
+    std::size_t n = 0;
+    while (n < max && next_ < events_.size()) out[n++] = events_[next_++];
+    return n;
+  }
+  bool empty() const noexcept override { return next_ == events_.size(); }
+  std::size_t depth() const noexcept override { return events_.size() - next_; }
+
+  // Everything `worker` holds, its local link `local` becoming `global`.
+  void forwardAll(EventHub& worker, LinkIndex local, LinkIndex global) {
+    for (SessionEvent e : drainAll(worker)) {
+      EXPECT_EQ(e.link, local);
+      e.link = global;
+      events_.push_back(e);
+    }
+  }
+  void push(const SessionEvent& e) { events_.push_back(e); }
+
+ private:
+  std::vector<SessionEvent> events_;
+  std::size_t next_ = 0;
+};
+
+// A worker process's hub tallies in slots the core's hub reads and grants (ShmShard::tallies):
+// the core's count of the events it applied from the worker decides, as for its own lanes.
+TEST(EventHub, AWorkersRoutineMessagesAreTalliedInSlotsTheCoreGrants) {
+  EventHub::TallySlot shared[1];  // the worker's one link, local index 0
+  constexpr LinkIndex kGlobal = 2;
+  ForwardedEvents forwarded;
+  EventHub core(3, 64);
+  core.addSource(forwarded);
+  core.shareTally(kGlobal, shared[0]);
+
+  EventHub worker(1, 64, 1, shared);
+  EXPECT_FALSE(worker.mayTally(0));
+  ASSERT_TRUE(worker.publish(makeEvent(EventKind::kLogon, 0, 10)));
+  core.setTallyAllowed(kGlobal, true);  // before the logon is applied: not enough
+  EXPECT_FALSE(worker.mayTally(0));
+  forwarded.forwardAll(worker, 0, kGlobal);
+  EXPECT_EQ(drainAll(core).size(), 1u);
+  core.setTallyAllowed(kGlobal, true);
+  EXPECT_TRUE(worker.mayTally(0));
+  EXPECT_FALSE(core.mayTally(kGlobal));  // the core's own slot for the link is not used
+
+  // What the worker tallies, the core reads for the global link.
+  worker.tallyApplication(0, true, 100);
+  worker.tallyHeartbeat(0, 200);
+  EXPECT_EQ(core.readTally(kGlobal).messagesIn, 1u);
+  EXPECT_EQ(core.readTally(kGlobal).lastHeartbeatIn, 200);
+  EXPECT_EQ(core.readTally(0).messagesIn, 0u);
+
+  // A TestRequest stops the tally until the core has applied it.
+  SessionEvent testRequest = makeEvent(EventKind::kMessageIn, 0, 300);
+  testRequest.messageClass = MessageClass::kTestRequest;
+  ASSERT_TRUE(worker.publish(testRequest));
+  EXPECT_FALSE(worker.mayTally(0));
+  forwarded.forwardAll(worker, 0, kGlobal);
+  EXPECT_EQ(drainAll(core).size(), 1u);
+  core.setTallyAllowed(kGlobal, true);
+  EXPECT_TRUE(worker.mayTally(0));
+}
+
+// A worker that dies takes published events with it. The core's own disconnect for its links
+// carries how many it published in all, so that its successor (a new hub on the same slots)
+// tallies again once the core has applied what the successor published.
+TEST(EventHub, AWorkersSuccessorTalliesAgainAfterEventsWereLostWithTheWorker) {
+  EventHub::TallySlot shared[1];
+  ForwardedEvents forwarded;
+  EventHub core(1, 64);
+  core.addSource(forwarded);
+  core.shareTally(0, shared[0]);
+  {
+    EventHub dying(1, 64, 1, shared);
+    ASSERT_TRUE(dying.publish(makeEvent(EventKind::kLogon, 0, 10)));
+    forwarded.forwardAll(dying, 0, 0);
+    EXPECT_EQ(drainAll(core).size(), 1u);
+    core.setTallyAllowed(0, true);
+    EXPECT_TRUE(dying.mayTally(0));
+    // Published, never forwarded: the worker is killed.
+    ASSERT_TRUE(dying.publish(makeEvent(EventKind::kLogout, 0, 20)));
+    ASSERT_TRUE(dying.publish(makeEvent(EventKind::kDisconnect, 0, 30)));
+  }
+  SessionEvent lost = makeEvent(EventKind::kDisconnect, 0, 40);
+  lost.flags = event_flag::kFixWorkerLost;
+  lost.testReqId = shared[0].published.load();
+  EXPECT_EQ(lost.testReqId, 3u);
+  forwarded.push(lost);
+  EXPECT_EQ(drainAll(core).size(), 1u);
+  core.setTallyAllowed(0, false);  // the link is down
+
+  EventHub successor(1, 64, 1, shared);
+  EXPECT_FALSE(successor.mayTally(0));
+  ASSERT_TRUE(successor.publish(makeEvent(EventKind::kLogon, 0, 50)));
+  forwarded.forwardAll(successor, 0, 0);
+  EXPECT_EQ(drainAll(core).size(), 1u);
+  core.setTallyAllowed(0, true);
+  EXPECT_TRUE(successor.mayTally(0));
+
+  // Without the count the core would have waited for the two lost events forever.
+  EventHub::TallySlot unsynced[1];
+  EventHub core2(1, 64);
+  ForwardedEvents forwarded2;
+  core2.addSource(forwarded2);
+  core2.shareTally(0, unsynced[0]);
+  unsynced[0].published.store(2);  // two published, lost
+  SessionEvent plain = makeEvent(EventKind::kDisconnect, 0, 40);
+  forwarded2.push(plain);
+  EXPECT_EQ(drainAll(core2).size(), 1u);
+  EventHub successor2(1, 64, 1, unsynced);
+  ASSERT_TRUE(successor2.publish(makeEvent(EventKind::kLogon, 0, 50)));
+  forwarded2.forwardAll(successor2, 0, 0);
+  EXPECT_EQ(drainAll(core2).size(), 1u);
+  core2.setTallyAllowed(0, true);
+  EXPECT_FALSE(successor2.mayTally(0));
+}
+
+// A connectivity event kept in its link's overflow slot (the lane was full) counts as
+// published once, however often it was replaced before the consumer came, and the consumer
+// counts it applied when it delivers it: through a worker's forwarder (where it becomes an
+// ordinary event) the tally goes on afterwards as it does after any other event.
+TEST(EventHub, AConnectivityEventKeptForAFullLaneStopsTheTallyUntilApplied) {
+  EventHub::TallySlot shared[1];
+  ForwardedEvents forwarded;
+  EventHub core(1, 64);
+  core.addSource(forwarded);
+  core.shareTally(0, shared[0]);
+  EventHub worker(1, 2, 1, shared);
+  core.setTallyAllowed(0, true);
+  ASSERT_TRUE(worker.mayTally(0));
+
+  SessionEvent resent = makeEvent(EventKind::kMessageIn, 0, 1);
+  resent.messageClass = MessageClass::kApplication;
+  resent.flags = event_flag::kPossDup;  // a resend: published, not routine
+  while (worker.publish(resent)) {
+  }
+  ASSERT_TRUE(worker.publish(makeEvent(EventKind::kLogout, 0, 2)));
+  ASSERT_TRUE(worker.publish(makeEvent(EventKind::kLogout, 0, 3)));  // replaces the one kept
+  EXPECT_EQ(worker.deferred(), 2u);
+  EXPECT_FALSE(worker.mayTally(0));
+
+  forwarded.forwardAll(worker, 0, 0);
+  const std::vector<SessionEvent> out = drainAll(core);
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out.back().kind, EventKind::kLogout);
+  EXPECT_EQ(out.back().monotonic, 3);
+  core.setTallyAllowed(0, true);
+  EXPECT_TRUE(worker.mayTally(0));
+}
+
 TEST(EventHub, ReleasesTheLaneOfAThreadThatEnded) {
   EventHub hub(1, 64, 1);
   for (int i = 0; i < 3; ++i) {

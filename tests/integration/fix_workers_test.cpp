@@ -37,6 +37,50 @@ std::string readFile(const std::string& path) {
 
 bool alive(pid_t pid) { return ::kill(pid, 0) == 0; }
 
+// The value of the first /metrics sample of `name` whose labels contain every one of
+// `labels` (`member="A1"`, ...), or 0 when there is none.
+double metricValue(const std::string& base, const std::string& name,
+                   const std::vector<std::string>& labels) {
+  std::istringstream text(httpGet(base + "/metrics"));
+  std::string line;
+  while (std::getline(text, line)) {
+    if (line.rfind(name + "{", 0) != 0) continue;
+    const std::size_t close = line.find('}');
+    if (close == std::string::npos) continue;
+    const std::string set = line.substr(name.size(), close - name.size() + 1);
+    if (std::all_of(labels.begin(), labels.end(),
+                    [&](const std::string& l) { return set.find(l) != std::string::npos; }))
+      return std::stod(line.substr(close + 1));
+  }
+  return 0;
+}
+
+// `count` application messages from `member`, whose sessions worker `worker` runs: every one is
+// counted on /metrics, and almost none of them crossed to the core as an event: the worker's
+// FIX thread tallied them in shared memory (EventHub::mayTally), except one inbound message
+// every 100 ms, read in full.
+void expectTalliedByWorker(sim::Simulator& sim, const std::string& base, const std::string& member,
+                           int worker, int count, const std::string& log) {
+  const std::string forwardedSeries = "linkwatch_fix_worker_events_forwarded_total";
+  const std::vector<std::string> workerLabel = {"worker=\"" + std::to_string(worker) + "\""};
+  const std::vector<std::string> memberLabels = {"member=\"" + member + "\"",
+                                                 "msg_type=\"application\""};
+  const double received = metricValue(base, "linkwatch_messages_received_total", memberLabels);
+  const double forwarded = metricValue(base, forwardedSeries, workerLabel);
+  for (int sent = 0; sent < count; sent += 500) ASSERT_TRUE(sim.sendApplication(member, 500));
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return metricValue(base, "linkwatch_messages_received_total", memberLabels) ==
+               received + count;
+      },
+      20s))
+      << log;
+  // The messages themselves took a few ms; Heartbeats of both links, one a second each way,
+  // and any probes of the monitor's are forwarded meanwhile.
+  EXPECT_LT(metricValue(base, forwardedSeries, workerLabel) - forwarded, count / 4)
+      << "forwarded before: " << forwarded;
+}
+
 // The pid of each worker's latest start line, by port.
 std::map<int, pid_t> workerPids(const std::string& log) {
   std::map<int, pid_t> out;
@@ -100,6 +144,9 @@ TEST(FixWorkers, RunSplitsSessionsOverWorkerProcessesAndRestartsAKilledOne) {
     }
   }
 
+  const std::map<int, WorkerStart> started = workersByPort(readFile(logFile));
+  expectTalliedByWorker(sim, base, "A1", started.at(portA).index, 2000, readFile(logFile));
+
   ASSERT_EQ(::kill(killed, SIGKILL), 0);
   // The killed shard's links go down with `fix_worker_lost`, then come back through a new worker.
   const auto downedB = [&] {
@@ -128,6 +175,9 @@ TEST(FixWorkers, RunSplitsSessionsOverWorkerProcessesAndRestartsAKilledOne) {
       EXPECT_EQ(e["to"], "up") << e.dump();
     }
   EXPECT_TRUE(alive(untouched));
+  // The restarted worker tallies again: the core's count of what it applied from the shard
+  // started over from the dead worker's count (markLinksDown).
+  expectTalliedByWorker(sim, base, "B1", started.at(portB).index, 2000, readFile(logFile));
   const std::string log = readFile(logFile);
   EXPECT_NE(log.find("killed by signal 9"), std::string::npos) << log;
   EXPECT_NE(log.find("fix worker exited"), std::string::npos) << log;

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Order flow through QuickFIX worker processes: what a worker pays per message.
+
+`linkwatch run` with its sessions in worker processes (FixWorkerMode=processes, FixWorkers=2)
+and `linkwatch simulate` playing the members (HeartBtInt 30 s, so that the flow is the
+members' application messages, not Heartbeats). Once every link is `up`, the busiest
+`--busy` members each send `--per-tick` application messages (News) every 10 ms through the
+simulator's control channel, for `--window` seconds. Measured over that window:
+  - messages the monitor counted (`linkwatch_messages_received_total`, application), which
+    must equal the messages sent: the run fails otherwise;
+  - events the workers handed to the core (`linkwatch_fix_worker_events_forwarded_total`;
+    absent before that metric existed);
+  - the workers' CPU (utime + stime) per message, and their voluntary context switches (each
+    one a thread going to sleep: mostly a forwarder woken by a FIX thread and idle again);
+  - the monitor's CPU.
+
+  bench/worker_flow_bench.py --binary build/release/linkwatch
+  bench/worker_flow_bench.py --binary build/linkwatch --quick       # a few seconds
+Exit status: 0 when every message sent was counted, 1 otherwise.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import scale_bench as sb  # noqa: E402
+
+
+def metric_sum(base, name, *labels):
+    """The sum of every sample of `name` whose labels contain each of `labels`."""
+    total = 0.0
+    for line in sb.http_get(base + "/metrics").decode().splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        head, _, value = line.rpartition(" ")
+        if all(label in head for label in labels):
+            total += float(value)
+    return total
+
+
+def voluntary_switches(pid):
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/status") as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def run(args):
+    tmp = tempfile.mkdtemp(prefix="linkwatch-flow-")
+    cfg = os.path.join(tmp, "flow.cfg")
+    http_port = sb.free_port()
+    control_port = sb.free_port()
+    sb.write_config(cfg, args.sessions, http_port, heartbeat=30,
+                    extra="FixWorkerMode=processes\nFixWorkers=2")
+    base = f"http://127.0.0.1:{http_port}"
+    monitor = subprocess.Popen([args.binary, "run", "--config", cfg],
+                               stdout=open(os.path.join(tmp, "run.log"), "w"),
+                               stderr=subprocess.STDOUT)
+    sim = None
+    try:
+        deadline = time.time() + 60
+        while sb.links(base) is None:
+            if monitor.poll() is not None or time.time() > deadline:
+                raise RuntimeError("monitor did not serve HTTP: " +
+                                   open(os.path.join(tmp, "run.log")).read()[-2000:])
+            time.sleep(0.2)
+        sim = subprocess.Popen(
+            [args.binary, "simulate", "--config", cfg, "--control", f"127.0.0.1:{control_port}",
+             "--status-interval", "0"],
+            stdout=open(os.path.join(tmp, "sim.log"), "w"), stderr=subprocess.STDOUT)
+        deadline = time.time() + 120
+        while True:
+            ls = sb.links(base)
+            if ls and all(l["state"] == "up" for l in ls) and len(ls) == args.sessions:
+                break
+            if time.time() > deadline or sim.poll() is not None or monitor.poll() is not None:
+                raise RuntimeError("not every link came up")
+            time.sleep(0.3)
+        time.sleep(1.0)
+        workers = sb.children(monitor.pid)
+        control = sb.Control(control_port)
+        busy = [f"M{i:05d}" for i in range(args.busy)]
+        app = ('msg_type="application"',)
+
+        received0 = metric_sum(base, "linkwatch_messages_received_total", *app)
+        forwarded0 = metric_sum(base, "linkwatch_fix_worker_events_forwarded_total")
+        cpu0 = {p: sb.cpu_ticks(p) for p in workers + [monitor.pid]}
+        switches0 = sum(voluntary_switches(p) for p in workers)
+        sent = 0
+        t0 = time.time()
+        tick = 0
+        while time.time() - t0 < args.window:
+            for member in busy:
+                _, reply = control.command(f"app {member} {args.per_tick}")
+                if not reply.startswith("ok"):
+                    raise RuntimeError(f"app {member}: {reply}")
+                sent += args.per_tick
+            tick += 1
+            pause = t0 + tick * 0.01 - time.time()
+            if pause > 0:
+                time.sleep(pause)
+        elapsed = time.time() - t0
+        cpu1 = {p: sb.cpu_ticks(p) for p in workers + [monitor.pid]}
+        switches1 = sum(voluntary_switches(p) for p in workers)
+        deadline = time.time() + 30
+        while metric_sum(base, "linkwatch_messages_received_total", *app) < received0 + sent:
+            if time.time() > deadline:
+                break
+            time.sleep(0.2)
+        received = metric_sum(base, "linkwatch_messages_received_total", *app) - received0
+        forwarded = metric_sum(base, "linkwatch_fix_worker_events_forwarded_total") - forwarded0
+        worker_s = sum(cpu1[p] - cpu0[p] for p in workers) / sb.CLK_TCK
+        monitor_s = (cpu1[monitor.pid] - cpu0[monitor.pid]) / sb.CLK_TCK
+        return {
+            "sessions": args.sessions, "workers": len(workers), "busy_members": args.busy,
+            "window_s": round(elapsed, 2), "messages_sent": sent,
+            "messages_per_s": round(sent / elapsed), "messages_counted": int(received),
+            "events_forwarded": int(forwarded),
+            "worker_cpu_percent": round(100.0 * worker_s / elapsed, 1),
+            "worker_cpu_us_per_message": round(1e6 * worker_s / max(sent, 1), 2),
+            "worker_voluntary_switches_per_s": round((switches1 - switches0) / elapsed),
+            "monitor_cpu_percent": round(100.0 * monitor_s / elapsed, 1),
+        }
+    finally:
+        for p in (sim, monitor):
+            if p is not None and p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--binary", default="build/release/linkwatch")
+    ap.add_argument("--quick", action="store_true", help="a short window, for CI")
+    ap.add_argument("--sessions", type=int, default=200)
+    ap.add_argument("--busy", type=int, default=20, help="members sending application messages")
+    ap.add_argument("--per-tick", type=int, default=5,
+                    help="messages each busy member sends every 10 ms")
+    ap.add_argument("--window", type=float, default=10.0)
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    if args.quick:
+        args.sessions, args.busy, args.window = 20, 4, 2.0
+    result = run(args)
+    print(json.dumps(result, indent=2))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+    if result["messages_counted"] != result["messages_sent"]:
+        print(f"worker_flow_bench: {result['messages_sent']} messages sent, "
+              f"{result['messages_counted']} counted", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
