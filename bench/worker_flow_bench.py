@@ -16,6 +16,7 @@ simulator's control channel, for `--window` seconds. Measured over that window:
 
   bench/worker_flow_bench.py --binary build/release/linkwatch
   bench/worker_flow_bench.py --binary build/linkwatch --quick       # a few seconds
+  ... --json FILE / --markdown FILE    the figures as JSON / as a Markdown table
 Exit status: 0 when every message sent was counted, 1 otherwise.
 """
 
@@ -142,6 +143,26 @@ def run(args):
                     p.kill()
 
 
+def markdown(r, command):
+    rows = [
+        ("sessions (one worker process)", f"{r['sessions']:,} ({r['workers']} worker)"),
+        ("application messages sent / counted by the monitor",
+         f"{r['messages_sent']:,} / {r['messages_counted']:,} "
+         f"({r['messages_per_s']:,} a second from {r['busy_members']} members, "
+         f"{r['window_s']} s)"),
+        ("events the worker handed to the core",
+         f"{r['events_forwarded']:,} "
+         f"({100.0 * r['events_forwarded'] / max(r['messages_sent'], 1):.1f} % of the messages)"),
+        ("worker CPU", f"{r['worker_cpu_percent']} % of a core "
+                       f"({r['worker_cpu_us_per_message']} us a message, QuickFIX's included)"),
+        ("worker threads going to sleep", f"{r['worker_voluntary_switches_per_s']:,} a second"),
+        ("monitor process CPU", f"{r['monitor_cpu_percent']} % of a core"),
+    ]
+    lines = [f"Command: `{command}`", "", "| what | figure |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in rows]
+    return "\n".join(lines) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -153,6 +174,7 @@ def main():
                     help="messages each busy member sends every 10 ms")
     ap.add_argument("--window", type=float, default=10.0)
     ap.add_argument("--json")
+    ap.add_argument("--markdown")
     args = ap.parse_args()
     if args.quick:
         args.sessions, args.busy, args.window = 20, 4, 2.0
@@ -161,6 +183,9 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(markdown(result, "bench/worker_flow_bench.py " + " ".join(sys.argv[1:])))
     if result["messages_counted"] != result["messages_sent"]:
         print(f"worker_flow_bench: {result['messages_sent']} messages sent, "
               f"{result['messages_counted']} counted", file=sys.stderr)

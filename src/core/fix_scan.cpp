@@ -185,25 +185,30 @@ inline const char* findSoh(const char* p, const char* end) noexcept {
 }  // namespace
 
 RoutineMessage classifyRoutineMessage(const char* data, std::size_t size) noexcept {
-  const char* p = data;
+  // 8=BeginString|9=BodyLength|35=MsgType|, the three fields every message starts with. Only
+  // BeginString's length is unknown; BodyLength is digits and a routine MsgType is short, so
+  // the rest is compared in place (an up link's FIX thread runs this on every message).
   const char* const end = data + size;
-  // Skips the field at p when it has the given tag; returns its value, or null.
-  const auto skipField = [&](const char* tag, std::size_t tagSize) -> const char* {
-    if (static_cast<std::size_t>(end - p) <= tagSize || std::memcmp(p, tag, tagSize) != 0)
-      return nullptr;
-    const char* value = p + tagSize;
-    const char* soh = findSoh(value, end);
-    if (soh == end) return nullptr;
-    p = soh + 1;
-    return value;
-  };
-  if (skipField("8=", 2) == nullptr || skipField("9=", 2) == nullptr)
+  if (size < 2 || data[0] != '8' || data[1] != '=') return RoutineMessage::kNotRoutine;
+  const char* p = findSoh(data + 2, end);
+  if (end - p < 9 || p[1] != '9' || p[2] != '=') return RoutineMessage::kNotRoutine;
+  p += 3;
+  const char* const digits = p;
+  while (p < end && *p >= '0' && *p <= '9') ++p;
+  // SOH 3 5 = T SOH: six bytes at least.
+  if (p == digits || end - p < 6 || p[0] != kSoh || p[1] != '3' || p[2] != '5' || p[3] != '=')
     return RoutineMessage::kNotRoutine;
-  const char* type = skipField("35=", 3);
-  if (type == nullptr) return RoutineMessage::kNotRoutine;
-  const MessageClass cls = classify(std::string_view(type, static_cast<std::size_t>(p - 1 - type)));
-  if (cls == MessageClass::kApplication) return RoutineMessage::kApplication;
-  return cls == MessageClass::kHeartbeat ? RoutineMessage::kHeartbeat : RoutineMessage::kNotRoutine;
+  const char* const type = p + 4;
+  if (type[0] == kSoh) return RoutineMessage::kNotRoutine;  // no MsgType
+  if (type[1] == kSoh) {
+    // One character: the session-level types are 0-5 and A (classify()).
+    const char t = type[0];
+    if (t == '0') return RoutineMessage::kHeartbeat;
+    return (t >= '1' && t <= '5') || t == 'A' ? RoutineMessage::kNotRoutine
+                                              : RoutineMessage::kApplication;
+  }
+  // Longer types are all application messages, once the field ends.
+  return findSoh(type + 2, end) == end ? RoutineMessage::kNotRoutine : RoutineMessage::kApplication;
 }
 
 void scanFixMessage(const char* data, std::size_t size, SessionEvent& event,

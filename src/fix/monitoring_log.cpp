@@ -28,12 +28,14 @@ void MonitoringLog::backup() {
 // link that is every message, so its liveness is timed exactly.
 bool MonitoringLog::tallied(const std::string& message, bool inbound) noexcept {
   if (!hub_.mayTally(link_)) return false;
+  const Nanos now = coarseMonotonicNow();
+  // Due for a SendingTime sample (on a quiet link, every message): read in full, whatever it
+  // is, without classifying it first.
+  if (inbound && now >= nextSendingTimeSample_.load(std::memory_order_relaxed)) return false;
   const RoutineMessage kind = classifyRoutineMessage(message.data(), message.size());
   if (kind == RoutineMessage::kNotRoutine) return false;
   // Our own Heartbeats, one a HeartBtInt on a quiet link: not worth a tally of their own.
   if (kind == RoutineMessage::kHeartbeat && !inbound) return false;
-  const Nanos now = coarseMonotonicNow();
-  if (inbound && now >= nextSendingTimeSample_.load(std::memory_order_relaxed)) return false;
   if (kind == RoutineMessage::kHeartbeat)
     hub_.tallyHeartbeat(link_, now);
   else

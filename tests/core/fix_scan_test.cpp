@@ -57,6 +57,10 @@ TEST(FixScan, TellsTheRoutineMessagesAnUpLinksFixThreadMayTally) {
   EXPECT_EQ(routine("8=FIX.4.4|9=90|35=D|34=7|49=BANK|52=20260101-00:00:01.123456789|11=A|10=000|"),
             RoutineMessage::kApplication);
   EXPECT_EQ(routine("8=FIXT.1.1|9=9|35=AE|1=2|10=000|"), RoutineMessage::kApplication);
+  EXPECT_EQ(routine("8=FIX.4.4|9=9|35=AE|"), RoutineMessage::kApplication);
+  EXPECT_EQ(routine("8=FIX.4.4|9=9|35=B|"), RoutineMessage::kApplication);
+  EXPECT_EQ(routine("8=FIX.4.4|9=9|35=0|"), RoutineMessage::kHeartbeat);
+  EXPECT_EQ(routine("8=FIX.4.2|9=123456|35=XYZ12|10=000|"), RoutineMessage::kApplication);
   EXPECT_EQ(routine("8=FIX.4.4|9=90|35=D|34=7|43=Y|10=000|"), RoutineMessage::kApplication);
   EXPECT_EQ(routine("8=FIX.4.4|9=40|35=0|34=8|49=BANK|52=20260101-00:00:01|56=EXCH|10=000|"),
             RoutineMessage::kHeartbeat);
@@ -64,12 +68,27 @@ TEST(FixScan, TellsTheRoutineMessagesAnUpLinksFixThreadMayTally) {
             RoutineMessage::kHeartbeat);
   EXPECT_EQ(routine("8=FIX.4.4|9=40|35=0"), RoutineMessage::kNotRoutine);  // MsgType cut short
   // Admin messages, and anything not shaped 8, 9, 35.
-  for (const char* text :
-       {"8=FIX.4.4|9=40|35=1|34=8|112=X|10=000|", "8=FIX.4.4|9=40|35=2|34=8|7=1|16=0|10=000|",
-        "8=FIX.4.4|9=40|35=4|34=8|123=Y|36=9|10=000|", "8=FIX.4.4|9=40|35=A|34=1|108=30|10=000|",
-        "8=FIX.4.4|9=40|35=5|10=000|", "8=FIX.4.4|9=40|35=3|45=2|10=000|",
-        "9=40|8=FIX.4.4|35=D|10=000|", "8=FIX.4.4|35=D|9=40|10=000|", "8=FIX.4.4|9=40|35=|10=000|",
-        "8=FIX.4.4|9=40|35=D", "", "8=", "garbage"})
+  for (const char* text : {"8=FIX.4.4|9=40|35=1|34=8|112=X|10=000|",
+                           "8=FIX.4.4|9=40|35=2|34=8|7=1|16=0|10=000|",
+                           "8=FIX.4.4|9=40|35=4|34=8|123=Y|36=9|10=000|",
+                           "8=FIX.4.4|9=40|35=A|34=1|108=30|10=000|",
+                           "8=FIX.4.4|9=40|35=5|10=000|",
+                           "8=FIX.4.4|9=40|35=3|45=2|10=000|",
+                           "9=40|8=FIX.4.4|35=D|10=000|",
+                           "8=FIX.4.4|35=D|9=40|10=000|",
+                           "8=FIX.4.4|9=40|35=|10=000|",
+                           "8=FIX.4.4|9=40|35=D",
+                           "",
+                           "8=",
+                           "garbage",
+                           "8=FIX.4.4|9=|35=0|10=000|",
+                           "8=FIX.4.4|9=4x|35=0|10=000|",
+                           "8=FIX.4.4|9=40|35=0",
+                           "8=FIX.4.4|9=40|35=AE",
+                           "8=FIX.4.4|9=40|36=0|10=000|",
+                           "8=FIX.4.4|9=40|35=",
+                           "8=|9=40|35=",
+                           "8=FIX.4.4|"})
     EXPECT_EQ(routine(text), RoutineMessage::kNotRoutine) << text;
 }
 
