@@ -317,17 +317,27 @@ class ForwardedEvents final : public EventSource {
   std::size_t next_ = 0;
 };
 
+// The core's hub, one of whose links (`global`) is a worker's: its events come through
+// `forwarded`, its routine messages are tallied in `slot` (ShmShard::tallies).
+struct WorkerLink {
+  explicit WorkerLink(std::size_t links = 1, LinkIndex global = 0) : core(links, 64) {
+    core.addSource(forwarded);
+    core.shareTally(global, slot[0]);
+  }
+  EventHub::TallySlot slot[1];  // the worker's one link, local index 0
+  ForwardedEvents forwarded;
+  EventHub core;
+};
+
 // A worker process's hub tallies in slots the core's hub reads and grants (ShmShard::tallies):
 // the core's count of the events it applied from the worker decides, as for its own lanes.
 TEST(EventHub, AWorkersRoutineMessagesAreTalliedInSlotsTheCoreGrants) {
-  EventHub::TallySlot shared[1];  // the worker's one link, local index 0
   constexpr LinkIndex kGlobal = 2;
-  ForwardedEvents forwarded;
-  EventHub core(3, 64);
-  core.addSource(forwarded);
-  core.shareTally(kGlobal, shared[0]);
+  WorkerLink link(3, kGlobal);
+  EventHub& core = link.core;
+  ForwardedEvents& forwarded = link.forwarded;
 
-  EventHub worker(1, 64, 1, shared);
+  EventHub worker(1, 64, 1, link.slot);
   EXPECT_FALSE(worker.mayTally(0));
   ASSERT_TRUE(worker.publish(makeEvent(EventKind::kLogon, 0, 10)));
   core.setTallyAllowed(kGlobal, true);  // before the logon is applied: not enough
@@ -360,11 +370,10 @@ TEST(EventHub, AWorkersRoutineMessagesAreTalliedInSlotsTheCoreGrants) {
 // carries how many it published in all, so that its successor (a new hub on the same slots)
 // tallies again once the core has applied what the successor published.
 TEST(EventHub, AWorkersSuccessorTalliesAgainAfterEventsWereLostWithTheWorker) {
-  EventHub::TallySlot shared[1];
-  ForwardedEvents forwarded;
-  EventHub core(1, 64);
-  core.addSource(forwarded);
-  core.shareTally(0, shared[0]);
+  WorkerLink link;
+  EventHub& core = link.core;
+  ForwardedEvents& forwarded = link.forwarded;
+  EventHub::TallySlot* const shared = link.slot;
   {
     EventHub dying(1, 64, 1, shared);
     ASSERT_TRUE(dying.publish(makeEvent(EventKind::kLogon, 0, 10)));
@@ -393,20 +402,15 @@ TEST(EventHub, AWorkersSuccessorTalliesAgainAfterEventsWereLostWithTheWorker) {
   EXPECT_TRUE(successor.mayTally(0));
 
   // Without the count the core would have waited for the two lost events forever.
-  EventHub::TallySlot unsynced[1];
-  EventHub core2(1, 64);
-  ForwardedEvents forwarded2;
-  core2.addSource(forwarded2);
-  core2.shareTally(0, unsynced[0]);
-  unsynced[0].published.store(2);  // two published, lost
-  SessionEvent plain = makeEvent(EventKind::kDisconnect, 0, 40);
-  forwarded2.push(plain);
-  EXPECT_EQ(drainAll(core2).size(), 1u);
-  EventHub successor2(1, 64, 1, unsynced);
+  WorkerLink unsynced;
+  unsynced.slot[0].published.store(2);  // two published, lost
+  unsynced.forwarded.push(makeEvent(EventKind::kDisconnect, 0, 40));
+  EXPECT_EQ(drainAll(unsynced.core).size(), 1u);
+  EventHub successor2(1, 64, 1, unsynced.slot);
   ASSERT_TRUE(successor2.publish(makeEvent(EventKind::kLogon, 0, 50)));
-  forwarded2.forwardAll(successor2, 0, 0);
-  EXPECT_EQ(drainAll(core2).size(), 1u);
-  core2.setTallyAllowed(0, true);
+  unsynced.forwarded.forwardAll(successor2, 0, 0);
+  EXPECT_EQ(drainAll(unsynced.core).size(), 1u);
+  unsynced.core.setTallyAllowed(0, true);
   EXPECT_FALSE(successor2.mayTally(0));
 }
 
@@ -415,12 +419,9 @@ TEST(EventHub, AWorkersSuccessorTalliesAgainAfterEventsWereLostWithTheWorker) {
 // counts it applied when it delivers it: through a worker's forwarder (where it becomes an
 // ordinary event) the tally goes on afterwards as it does after any other event.
 TEST(EventHub, AConnectivityEventKeptForAFullLaneStopsTheTallyUntilApplied) {
-  EventHub::TallySlot shared[1];
-  ForwardedEvents forwarded;
-  EventHub core(1, 64);
-  core.addSource(forwarded);
-  core.shareTally(0, shared[0]);
-  EventHub worker(1, 2, 1, shared);
+  WorkerLink link;
+  EventHub& core = link.core;
+  EventHub worker(1, 2, 1, link.slot);
   core.setTallyAllowed(0, true);
   ASSERT_TRUE(worker.mayTally(0));
 
@@ -434,7 +435,7 @@ TEST(EventHub, AConnectivityEventKeptForAFullLaneStopsTheTallyUntilApplied) {
   EXPECT_EQ(worker.deferred(), 2u);
   EXPECT_FALSE(worker.mayTally(0));
 
-  forwarded.forwardAll(worker, 0, 0);
+  link.forwarded.forwardAll(worker, 0, 0);
   const std::vector<SessionEvent> out = drainAll(core);
   ASSERT_FALSE(out.empty());
   EXPECT_EQ(out.back().kind, EventKind::kLogout);
