@@ -162,6 +162,57 @@ class Control:
             out.append(text)
 
 
+class MonitorAndMembers:
+    """`linkwatch run --config cfg` and, once it serves HTTP at `base`, `linkwatch simulate`
+    playing the file's members (control channel on `control_port`); their output goes to
+    run.log and sim.log in `tmp`. stop() ends both."""
+
+    def __init__(self, binary, cfg, base, control_port, tmp, run_flags=()):
+        self.base = base
+        self.sim = None
+        self.monitor = subprocess.Popen([binary, "run", "--config", cfg] + list(run_flags),
+                                        stdout=open(os.path.join(tmp, "run.log"), "w"),
+                                        stderr=subprocess.STDOUT)
+        try:
+            deadline = time.time() + 60
+            while links(base) is None:
+                if self.monitor.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("monitor did not serve HTTP: " +
+                                       open(os.path.join(tmp, "run.log")).read()[-2000:])
+                time.sleep(0.2)
+            self.sim = subprocess.Popen(
+                [binary, "simulate", "--config", cfg, "--control", f"127.0.0.1:{control_port}",
+                 "--status-interval", "0"],
+                stdout=open(os.path.join(tmp, "sim.log"), "w"), stderr=subprocess.STDOUT)
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait_all_up(self, sessions, timeout):
+        """Seconds until all `sessions` links were `up`; RuntimeError after `timeout`."""
+        started = time.time()
+        while True:
+            ls = links(self.base)
+            up = sum(1 for l in ls if l["state"] == "up") if ls else 0
+            if up == sessions:
+                return time.time() - started
+            if (time.time() > started + timeout or self.sim.poll() is not None
+                    or self.monitor.poll() is not None):
+                raise RuntimeError(f"only {up} of {sessions} links up after "
+                                   f"{time.time() - started:.0f} s")
+            time.sleep(0.5)
+
+    def stop(self):
+        for p in (self.sim, self.monitor):
+            if p is not None and p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+
+
 def percentile(values, p):
     if not values:
         return None
@@ -219,34 +270,10 @@ def run_load(binary, sessions, args, threaded=None, log=print, heartbeat=None, f
     # threaded: None for run's default acceptor, else True/False for --threaded/--single-threaded.
     result = {"sessions": sessions, "threaded": threaded, "heartbeat_s": heartbeat}
     flag = {None: [], True: ["--threaded"], False: ["--single-threaded"]}[threaded]
-    run_cmd = [binary, "run", "--config", cfg] + flag
-    monitor = subprocess.Popen(run_cmd, stdout=open(os.path.join(tmp, "run.log"), "w"),
-                               stderr=subprocess.STDOUT)
-    sim = None
+    running = MonitorAndMembers(binary, cfg, base, control_port, tmp, flag)
+    monitor, sim = running.monitor, running.sim
     try:
-        deadline = time.time() + 60
-        while links(base) is None:
-            if monitor.poll() is not None or time.time() > deadline:
-                raise RuntimeError("monitor did not serve HTTP: " +
-                                   open(os.path.join(tmp, "run.log")).read()[-2000:])
-            time.sleep(0.2)
-        sim = subprocess.Popen(
-            [binary, "simulate", "--config", cfg, "--control", f"127.0.0.1:{control_port}",
-             "--status-interval", "0"],
-            stdout=open(os.path.join(tmp, "sim.log"), "w"), stderr=subprocess.STDOUT)
-        started = time.time()
-        up = 0
-        deadline = started + args.up_timeout
-        while True:
-            ls = links(base)
-            up = sum(1 for l in ls if l["state"] == "up") if ls else 0
-            if up == sessions:
-                break
-            if time.time() > deadline or sim.poll() is not None or monitor.poll() is not None:
-                raise RuntimeError(f"only {up} of {sessions} links up after "
-                                   f"{time.time() - started:.0f} s")
-            time.sleep(0.5)
-        result["all_up_after_s"] = round(time.time() - started, 1)
+        result["all_up_after_s"] = round(running.wait_all_up(sessions, args.up_timeout), 1)
         log(f"  {sessions} sessions{' ' + flag[0] if flag else ''}: all up after "
             f"{result['all_up_after_s']} s")
         time.sleep(args.settle)
@@ -354,14 +381,7 @@ def run_load(binary, sessions, args, threaded=None, log=print, heartbeat=None, f
             f"{result['detection']['until_stamp_p99_ms']} ms, then linkwatch p50 "
             f"{result['detection']['monitor_p50_ms']} p99 {result['detection']['monitor_p99_ms']} ms")
     finally:
-        for p in (sim, monitor):
-            if p is not None and p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+        running.stop()
     shutil.rmtree(tmp, ignore_errors=True)  # kept (with run.log and sim.log) when a run fails
     return result
 

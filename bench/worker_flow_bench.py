@@ -23,7 +23,7 @@ Exit status: 0 when every message sent was counted, 1 otherwise.
 import argparse
 import json
 import os
-import subprocess
+import shutil
 import sys
 import tempfile
 import time
@@ -65,29 +65,10 @@ def run(args):
     sb.write_config(cfg, args.sessions, http_port, heartbeat=30,
                     extra="FixWorkerMode=processes\nFixWorkers=2")
     base = f"http://127.0.0.1:{http_port}"
-    monitor = subprocess.Popen([args.binary, "run", "--config", cfg],
-                               stdout=open(os.path.join(tmp, "run.log"), "w"),
-                               stderr=subprocess.STDOUT)
-    sim = None
+    procs = sb.MonitorAndMembers(args.binary, cfg, base, control_port, tmp)
+    monitor = procs.monitor
     try:
-        deadline = time.time() + 60
-        while sb.links(base) is None:
-            if monitor.poll() is not None or time.time() > deadline:
-                raise RuntimeError("monitor did not serve HTTP: " +
-                                   open(os.path.join(tmp, "run.log")).read()[-2000:])
-            time.sleep(0.2)
-        sim = subprocess.Popen(
-            [args.binary, "simulate", "--config", cfg, "--control", f"127.0.0.1:{control_port}",
-             "--status-interval", "0"],
-            stdout=open(os.path.join(tmp, "sim.log"), "w"), stderr=subprocess.STDOUT)
-        deadline = time.time() + 120
-        while True:
-            ls = sb.links(base)
-            if ls and all(l["state"] == "up" for l in ls) and len(ls) == args.sessions:
-                break
-            if time.time() > deadline or sim.poll() is not None or monitor.poll() is not None:
-                raise RuntimeError("not every link came up")
-            time.sleep(0.3)
+        procs.wait_all_up(args.sessions, 120)
         time.sleep(1.0)
         workers = sb.children(monitor.pid)
         control = sb.Control(control_port)
@@ -123,7 +104,7 @@ def run(args):
         forwarded = metric_sum(base, "linkwatch_fix_worker_events_forwarded_total") - forwarded0
         worker_s = sum(cpu1[p] - cpu0[p] for p in workers) / sb.CLK_TCK
         monitor_s = (cpu1[monitor.pid] - cpu0[monitor.pid]) / sb.CLK_TCK
-        return {
+        result = {
             "sessions": args.sessions, "workers": len(workers), "busy_members": args.busy,
             "window_s": round(elapsed, 2), "messages_sent": sent,
             "messages_per_s": round(sent / elapsed), "messages_counted": int(received),
@@ -134,13 +115,9 @@ def run(args):
             "monitor_cpu_percent": round(100.0 * monitor_s / elapsed, 1),
         }
     finally:
-        for p in (sim, monitor):
-            if p is not None and p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+        procs.stop()
+    shutil.rmtree(tmp, ignore_errors=True)  # kept (with run.log and sim.log) when a run fails
+    return result
 
 
 def markdown(r, command):
