@@ -283,6 +283,7 @@ class EventHub {
   std::atomic<std::uint32_t>* sleepWord_;  // futex word the consumer sleeps on
   int futexWait_;
   int futexWake_;
+  bool asymmetricFence_;  // producers use a compiler barrier, the sleeping consumer membarrier
   ConnectivityHook connectivityHook_ = nullptr;
   void* connectivityHookContext_ = nullptr;
   // Shared so that a producer thread ending after the hub can still release its claim.

@@ -6,6 +6,8 @@
 
 #include <stdexcept>
 
+#include "core/process_fence.hpp"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define LINKWATCH_CPU_RELAX() _mm_pause()
@@ -64,6 +66,7 @@ EventHub::EventHub(std::size_t linkCount, std::size_t laneCapacity, std::size_t 
       sleepWord_(&sleeping_),
       futexWait_(FUTEX_WAIT_PRIVATE),
       futexWake_(FUTEX_WAKE_PRIVATE),
+      asymmetricFence_(ProcessFence::available()),
       deferredWords_((linkCount + 63) / 64),
       laneCapacity_(laneCapacity),
       lazyBacklog_(laneCapacity / 4 < kMaxLazyBacklog ? laneCapacity / 4 : kMaxLazyBacklog) {
@@ -231,16 +234,17 @@ void EventHub::defer(const SessionEvent& event) noexcept {
 void EventHub::wakeIfSleeping(const SessionEvent& event, const Lane* lane) noexcept {
   // Store-buffer pattern against the consumer: the push above, then a read of the
   // consumer's flags (its sleep word, and whether this link's routine messages need it);
-  // the consumer writes those flags, then re-checks the lanes before it sleeps. A full
-  // barrier on each side means at least one of the two sees the other: no lost wake-up, and
-  // no routine message left waiting after its link stopped being up.
+  // the consumer writes those flags, then re-checks the lanes before it sleeps. A barrier
+  // on each side means at least one of the two sees the other: no lost wake-up, and no
+  // routine message left waiting after its link stopped being up. The consumer's side is
+  // the heavy one (ProcessFence): this side then needs only a compiler barrier, and the FIX
+  // thread never waits for its store buffer to drain.
 #if defined(__SANITIZE_THREAD__)
   // TSan does not model fences: a read-modify-write on the flag is the equivalent it can
   // check (slower: every producer writes the flag's cache line).
   const bool asleep = sleepWord_->fetch_add(0, std::memory_order_seq_cst) != 0;
 #else
-  // On x86 a locked instruction on the producer's own stack: no shared cache line.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  ProcessFence::light(asymmetricFence_);
   const bool asleep = sleepWord_->load(std::memory_order_relaxed) != 0;
 #endif
   if (!asleep) return;
@@ -286,7 +290,9 @@ void EventHub::waitForEvents(Nanos deadline, Nanos spinNs) noexcept {
     }
     sleepWord_->exchange(1, std::memory_order_seq_cst);
 #if !defined(__SANITIZE_THREAD__)
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // Every producer thread of this process now has its pushes before its read of the word
+    // (wakeIfSleeping). Producers in other processes fence for themselves.
+    ProcessFence::heavy(asymmetricFence_);
 #endif
     if (!empty() || wakeRequested_.exchange(false, std::memory_order_acq_rel)) {
       sleepWord_->store(0, std::memory_order_relaxed);
