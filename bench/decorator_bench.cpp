@@ -153,6 +153,7 @@ class DrainThread {
     while (running_.load(std::memory_order_acquire)) {
       // As LinkMonitor does for a link that is up after each event other than a routine
       // message, and its reads of the tallies every 100 ms.
+      const Nanos drainedAt = monotonicNow();
       const std::size_t n = hub_.drain(
           [&](const SessionEvent& e) {
             seqSum += e.seqNum;
@@ -164,9 +165,11 @@ class DrainThread {
         for (LinkIndex link = 0; link < hub_.linkCount(); ++link)
           seqSum += hub_.readTally(link).messagesIn;
       }
-      if (n != 0) continue;
       if (mode_.load(std::memory_order_acquire) == ConsumerMode::kLinkMonitor) {
-        hub_.waitForEvents(monotonicNow() + 10 * kNanosPerMilli, 20 * kNanosPerMicro);
+        hub_.waitForEvents(monotonicNow() + 10 * kNanosPerMilli, EventHub::kIdleSpin,
+                           n != 0 ? drainedAt + EventHub::kDrainPacing : 0);
+      } else if (n != 0) {
+        continue;
       } else {
         std::this_thread::sleep_for(std::chrono::microseconds(50));
       }

@@ -75,20 +75,23 @@ const std::string& heartbeat() {
   return msg;
 }
 
-// How LinkMonitor's core thread waits once its queues are empty (EventHub::waitForEvents,
-// kSpinNs in link_monitor.cpp): it polls them with 64 pauses between polls (1.3-2.5 us on
-// this EPYC) for 20 us, then sleeps on the hub's futex.
+// How LinkMonitor's core thread waits (EventHub::waitForEvents, kIdleSpin and kDrainPacing): once
+// its queues are empty it polls them with 64 pauses between polls (1.3-2.5 us on this EPYC) for 20
+// us, then sleeps on the hub's futex; after a drain that took events it takes the next no sooner
+// than 10 us after it.
 constexpr int kPausesBetweenPolls = 64;
-constexpr Nanos kSpinNs = 20 * kNanosPerMicro;
+constexpr Nanos kSpinNs = EventHub::kIdleSpin;
+constexpr Nanos kDrainPacing = EventHub::kDrainPacing;
 
 // The consumer thread of both queues: refreshes the wall clock offset and drains in batches
-// and, when there is nothing to do, polls as LinkMonitor's core thread does for its 20 us spin.
-// Where that thread would sleep on the futex this one yields between polls instead (the VM has two
-// vCPUs shared with the producers), so producers pay the fence + flag check but never the wake-up
-// syscall. Polling every ~2 us instead of back to back matters: a consumer that reads the queue's
-// indices without pause pulls their cache lines from the producer at every event.
+// as LinkMonitor's core thread does (paced by kDrainPacing) and, when there is nothing to do,
+// polls as that thread does for its 20 us spin. Where that thread would sleep on the futex this
+// one yields between polls instead (the VM has two vCPUs shared with the producers), so
+// producers pay the flag check but never the wake-up syscall. Both matter: a consumer that
+// reads the queue's indices without pause, or takes each event as it comes, pulls their cache
+// lines from the producer at every event.
 // With `interval` > 0 it drains at most once per interval (spinning in between), as a core
-// thread that batches would: the producer then rarely meets the consumer on a cache line.
+// thread that batches more would: the producer then rarely meets the consumer on a cache line.
 class ConsumerThread {
  public:
   template <class DrainOnce>
@@ -105,8 +108,12 @@ class ConsumerThread {
               }
               next = monotonicNow() + interval;
             }
+            const Nanos drainedAt = monotonicNow();
             if (drainOnce() != 0) {
               idleSince = -1;
+              while (monotonicNow() < drainedAt + kDrainPacing) {
+                for (int i = 0; i < kPausesBetweenPolls; ++i) BENCH_CPU_RELAX();
+              }
               continue;
             }
             const Nanos now = monotonicNow();

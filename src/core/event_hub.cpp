@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "core/process_fence.hpp"
@@ -279,10 +280,15 @@ std::size_t EventHub::depth() const noexcept {
   return n;
 }
 
-void EventHub::waitForEvents(Nanos deadline, Nanos spinNs) noexcept {
-  const Nanos spinUntil = monotonicNow() + spinNs;
+void EventHub::waitForEvents(Nanos deadline, Nanos spinNs, Nanos notBefore) noexcept {
+  Nanos now = monotonicNow();
+  const Nanos spinUntil = std::max(now + spinNs, notBefore);
+  while (now < notBefore && now < deadline) {
+    for (int i = 0; i < 64; ++i) LINKWATCH_CPU_RELAX();
+    now = monotonicNow();
+  }
   while (empty()) {
-    const Nanos now = monotonicNow();
+    now = monotonicNow();
     if (now >= deadline) return;
     if (now < spinUntil) {
       for (int i = 0; i < 64; ++i) LINKWATCH_CPU_RELAX();

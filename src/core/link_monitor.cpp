@@ -11,9 +11,6 @@ namespace linkwatch {
 namespace {
 
 constexpr std::size_t kDrainMax = 4096;
-// After the last event, spin this long before sleeping: bursts are common and a futex
-// wake-up costs ~30 us. Short enough that an idle monitor uses no measurable CPU.
-constexpr Nanos kSpinNs = 20 * kNanosPerMicro;
 // How often flap windows are re-counted while nothing else happens.
 constexpr Nanos kSweepInterval = kNanosPerSecond;
 constexpr std::size_t kFlapRing = 64;
@@ -179,6 +176,7 @@ void LinkMonitor::runLoop() {
     static_cast<void>(setThreadTimeSlice(slice));
   while (running_.load(std::memory_order_acquire)) {
     refreshWallOffset();
+    const Nanos drainedAt = monotonicNow();
     const std::size_t n = drainAndApply();
     const Nanos nowMono = clock_.monotonic();
     const Nanos nowWall = clock_.wall();
@@ -188,10 +186,11 @@ void LinkMonitor::runLoop() {
       absorbTallies(nowMono, nowWall);
     }
     fireDeadlines(nowMono, nowWall);
-    if (n != 0) continue;
+    if (n >= kDrainMax) continue;  // a backlog: take the rest at once
     const Nanos wakeAt =
         std::min({deadlines_->earliest(), deadlines_->nextSweep, nowMono + kRoutineFlushInterval});
-    hub_->waitForEvents(wakeAt, kSpinNs);
+    hub_->waitForEvents(wakeAt, EventHub::kIdleSpin,
+                        n != 0 ? drainedAt + EventHub::kDrainPacing : 0);
   }
   // What was published before stop() is still applied.
   while (drainAndApply() != 0) {

@@ -151,6 +151,26 @@ TEST(EventHub, WakesASleepingConsumerPromptly) {
   EXPECT_TRUE(woke.load());
 }
 
+// The core's pacing (kDrainPacing): after a pass that took events it does not look at the
+// lanes before `notBefore`, even with an event waiting; its deadline still ends the wait.
+TEST(EventHub, AWaitDoesNotLookAtTheLanesBeforeItsNotBefore) {
+  EventHub hub(1, 64);
+  ASSERT_TRUE(hub.publish(makeEvent(EventKind::kLogout, 0, monotonicNow())));
+  const Nanos pace = 5 * kNanosPerMilli;
+  Nanos start = monotonicNow();
+  hub.waitForEvents(start + 10 * kNanosPerSecond, EventHub::kIdleSpin, start + pace);
+  Nanos waited = monotonicNow() - start;
+  EXPECT_GE(waited, pace);
+  EXPECT_LT(waited, 5 * kNanosPerSecond);
+
+  start = monotonicNow();
+  hub.waitForEvents(start + pace, EventHub::kIdleSpin, start + 20 * kNanosPerSecond);
+  waited = monotonicNow() - start;
+  EXPECT_GE(waited, pace);
+  EXPECT_LT(waited, 10 * kNanosPerSecond);
+  EXPECT_EQ(drainAll(hub).size(), 1u);
+}
+
 // The sleep handshake, publishes landing at every point of the consumer's way into sleep
 // (random spins between rounds): a lost wake-up leaves the event waiting for the consumer's
 // 5 s deadline. It fails at once without the consumer's last look at the lanes. The race a
