@@ -156,8 +156,8 @@ for args, what in (("0/gap_us:0/consumer:0/gateway_log:0", "Heartbeat, back to b
 GROUPS = [
     ("EventHub: the FIX thread's hot path (event_hub_bench)", EVENT_HUB,
      "Baseline: `std::mutex` + `std::deque` push, same stamp, same consumer thread. The "
-     "consumer drains eagerly (as `LinkMonitor`'s loop does) unless the row says it drains "
-     "every 20 us. Per-op p50 rows near 20 ns sit at the resolution of the clock-overhead "
+     "consumer drains as `LinkMonitor`'s loop does (a flow of events at most every 10 us, "
+     "`EventHub::kDrainPacing`) unless the row says it drains every 20 us. Per-op p50 rows near 20 ns sit at the resolution of the clock-overhead "
      "correction; the 64-op batch rows resolve the enqueue better."),
     ("LinkMonitor: the core thread (link_monitor_bench)", LINK_MONITOR,
      "10,000 links, HeartBtInt 30 s, ManualClock advanced 1 ms per 16,384-event batch; "
@@ -666,7 +666,9 @@ def main():
         "",
         "**This is a shared 2-vCPU VM**: other engineers' builds and tests may have been running "
         "during the run (see the load average). Figures are medians of 5 repetitions; `cv` is "
-        "their coefficient of variation. Treat a difference under ~20 % as noise.",
+        "their coefficient of variation. Treat a difference under ~20 % as noise. The "
+        "repetitions of each bench binary's benchmarks run interleaved in random order, so a "
+        "change in the host's speed while it runs falls on a figure and its baseline alike.",
         "",
         "How to read the tables: *ratio* is how many times better than the baseline measured in "
         "the same run (> 1: ours wins), for rates figure ÷ baseline, for times and latencies "
