@@ -10,13 +10,17 @@
 The blackbox figure is the time from closing an endpoint's listening socket (the probe's
 connect() is refused from then on) to the firing alert for it at the webhook. The linkwatch
 figure is the time from `fault MEMBER reset` on the simulator's control port to the firing
-LinkDown for that member at the webhook. Each endpoint and each member is faulted once (an
-Alertmanager group that has flushed delays its next alert by group_interval, which would
-measure Alertmanager rather than the detector); the endpoints' kills are spread over one
-scrape interval, so that the samples cover every phase of the scrape and evaluation cycles.
+LinkDown for that member at the webhook. Each endpoint is killed once, its kills spread over
+one scrape interval, so that the samples cover every phase of the scrape and evaluation
+cycles. Each member is reset once, the resets (1,000 by default) spread evenly over
+--reset-span seconds: an Alertmanager group that has flushed holds a new alert for its
+group_interval, and drops an emptied group only every 30 s, so a second reset of a member
+would measure Alertmanager rather than the detector. More than a QuickFIX process's select()
+can hold, the sessions are spread over ports of 250 sessions and `linkwatch run` starts its
+worker processes for them (FixWorkers=0: as many as its descriptor budget needs).
 
-Usage: blackbox_compare.py --linkwatch BINARY [--endpoints N] [--members N] [--json FILE]
-                           [--quick]
+Usage: blackbox_compare.py --linkwatch BINARY [--endpoints N] [--members N] [--reset-span S]
+                           [--json FILE] [--quick]
 --quick writes {"skipped": ...} and exits 0 (each blackbox sample takes up to ~30 s).
 Exit 0 with figures, 1 on failure, 77 when a tool is missing (scripts/setup installs them).
 Everything binds 127.0.0.1; every process started here is stopped on exit.
@@ -94,7 +98,17 @@ def summary(values_ms):
             "mean": sum(v) / len(v), "samples": [round(x, 3) for x in values_ms]}
 
 
-def write_configs(tmp, ports, webhook_port, endpoints, members):
+def distinct_free_ports(n):
+    """n ports free on 127.0.0.1 now, no two the same."""
+    ports = []
+    while len(ports) < n:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
+def write_configs(tmp, ports, fix_ports, webhook_port, endpoints, members):
     paths = {k: os.path.join(tmp, k) for k in
              ("alertmanager.yml", "blackbox.yml", "prometheus.yml", "rules.yml", "linkwatch.cfg")}
     with open(paths["alertmanager.yml"], "w") as f:
@@ -150,7 +164,9 @@ scrape_configs:
       - target_label: __address__
         replacement: 127.0.0.1:{ports["blackbox"]}
 """)
-    sessions = "".join(f"\n[SESSION]\nMemberId={m}\nTargetCompID={m}\n" for m in members)
+    sessions = "".join(f"\n[SESSION]\nMemberId={m}\nTargetCompID={m}\n"
+                       f"SocketAcceptPort={fix_ports[i // 250]}\n"
+                       for i, m in enumerate(members))
     with open(paths["linkwatch.cfg"], "w") as f:
         f.write(f"""[LINKWATCH]
 HttpListen=127.0.0.1:{ports['http']}
@@ -162,7 +178,6 @@ BeginString=FIX.4.4
 SenderCompID=LINKWATCH
 ConnectionType=acceptor
 SocketAcceptHost=127.0.0.1
-SocketAcceptPort={ports['fix']}
 StartTime=00:00:00
 EndTime=00:00:00
 NonStopSession=Y
@@ -194,10 +209,12 @@ def linkwatch_links(http_port):
 
 def run(args, tmp, procs, webhook):
     endpoints = [Endpoint() for _ in range(args.endpoints)]
-    members = [f"M{i + 1:03d}" for i in range(args.members)]
-    ports = {k: free_port() for k in ("alertmanager", "blackbox", "prometheus", "http", "fix",
-                                      "control")}
-    paths = write_configs(tmp, ports, webhook.port, endpoints, members)
+    members = [f"M{i + 1:04d}" for i in range(args.members)]
+    names = ("alertmanager", "blackbox", "prometheus", "http", "control")
+    # 250 sessions a port, as scale_bench has them: a worker process takes whole ports.
+    all_ports = distinct_free_ports(len(names) + (len(members) + 249) // 250)
+    ports = dict(zip(names, all_ports))
+    paths = write_configs(tmp, ports, all_ports[len(names):], webhook.port, endpoints, members)
 
     procs.start("alertmanager", [
         args.alertmanager, f"--config.file={paths['alertmanager.yml']}",
@@ -246,17 +263,19 @@ def run(args, tmp, procs, webhook):
     log(f"{len(members)} members up, {len(endpoints)} endpoints probed up")
 
     # Faults: the endpoints' kills spread over one scrape interval (one slot each, a random
-    # point in the slot); the members' resets every 300 ms meanwhile, in a random order.
+    # point in the slot); meanwhile the members' resets in a random order, evenly spread over
+    # --reset-span seconds.
     rng = random.Random(args.seed)
     start = time.monotonic() + 0.5
     slot = SCRAPE_S / len(endpoints)
     schedule = [(start + i * slot + rng.uniform(0, slot), "kill", e)
                 for i, e in enumerate(endpoints)]
+    step = args.reset_span / len(members)
     order = members[:]
     rng.shuffle(order)
-    schedule += [(start + 0.3 * j, "reset", m) for j, m in enumerate(order)]
+    schedule += [(start + j * step, "reset", m) for j, m in enumerate(order)]
     schedule.sort(key=lambda item: item[0])
-    reset_at = {}
+    resets = []  # (member, when), in order
     for at, kind, what in schedule:
         delay = at - time.monotonic()
         if delay > 0:
@@ -264,11 +283,12 @@ def run(args, tmp, procs, webhook):
         if kind == "kill":
             what.kill()
         else:
-            reset_at[what] = time.monotonic()
+            resets.append((what, time.monotonic()))
             control(ports["control"], f"fault {what} reset")
-    log("all faults injected; waiting for the alerts")
+    log(f"all faults injected ({len(resets)} resets); waiting for the alerts")
 
-    def first_firing():
+    def firing():
+        """The first firing alert of each endpoint; every firing LinkDown's arrivals, by member."""
         bb, lw = {}, {}
         for arrival, alert in webhook.alerts_since(0):
             if alert.get("status") != "firing":
@@ -277,30 +297,40 @@ def run(args, tmp, procs, webhook):
             if labels.get("alertname") == "BlackboxLinkDown":
                 bb.setdefault(labels.get("instance"), arrival)
             elif labels.get("alertname") == "LinkDown":
-                lw.setdefault(labels.get("member"), arrival)
+                lw.setdefault(labels.get("member"), []).append(arrival)
         return bb, lw
+
+    def matched(lw):
+        """Each reset's first LinkDown notification after it, or None."""
+        out = []
+        for member, when in resets:
+            later = [a for a in lw.get(member, []) if a >= when]
+            out.append(min(later) if later else None)
+        return out
 
     def complete():
         procs.check_alive()
-        bb, lw = first_firing()
+        bb, lw = firing()
         return len(bb.keys() & instances) == len(instances) and \
-            len(lw.keys() & set(members)) == len(members)
+            all(a is not None for a in matched(lw))
 
     # Worst case for a blackbox sample: a scrape interval, an evaluation interval, a probe.
     try:
         wait_until("every firing alert", complete, SCRAPE_S + EVAL_S + 20, 0.2)
     except Failure as e:
         log(f"{e}; reporting what arrived")
-    bb, lw = first_firing()
+    bb, lw = firing()
     blackbox_ms = [(bb[f"127.0.0.1:{e.port}"] - e.killed_at) * 1e3 for e in endpoints
                    if f"127.0.0.1:{e.port}" in bb]
-    linkwatch_ms = [(lw[m] - reset_at[m]) * 1e3 for m in members if m in lw]
+    linkwatch_ms = [(a - when) * 1e3 for (_, when), a in zip(resets, matched(lw))
+                    if a is not None]
     return {
         "blackbox_kill_to_webhook_ms": summary(blackbox_ms),
         "linkwatch_reset_to_webhook_ms": summary(linkwatch_ms),
         "missing": {"blackbox": len(endpoints) - len(blackbox_ms),
-                    "linkwatch": len(members) - len(linkwatch_ms)},
+                    "linkwatch": len(resets) - len(linkwatch_ms)},
         "config": {"endpoints": len(endpoints), "members": len(members),
+                   "reset_span_s": args.reset_span,
                    "scrape_interval_s": SCRAPE_S, "evaluation_interval_s": EVAL_S,
                    "rule": "probe_success == 0 (no for:)", "probe": "tcp_connect, timeout 5s",
                    "alertmanager_group_wait_s": 0, "seed": args.seed},
@@ -311,7 +341,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--linkwatch", required=True)
     parser.add_argument("--endpoints", type=int, default=8)
-    parser.add_argument("--members", type=int, default=30)
+    parser.add_argument("--members", type=int, default=1000)
+    parser.add_argument("--reset-span", type=float, default=25.0,
+                        help="seconds over which the members' resets are spread")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json")
     parser.add_argument("--quick", action="store_true", help="skip: write a 'skipped' JSON")
@@ -321,6 +353,8 @@ def main():
     args = parser.parse_args()
     if args.endpoints < 1 or args.members < 1:
         parser.error("--endpoints and --members must be at least 1")
+    if args.reset_span <= 0:
+        parser.error("--reset-span must be positive")
 
     def write(result):
         if args.json:

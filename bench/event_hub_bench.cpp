@@ -82,6 +82,8 @@ const std::string& heartbeat() {
 constexpr int kPausesBetweenPolls = 64;
 constexpr Nanos kSpinNs = EventHub::kIdleSpin;
 constexpr Nanos kDrainPacing = EventHub::kDrainPacing;
+// LinkMonitor's kDrainMax: the most events one pass takes before it looks at its deadlines.
+constexpr std::size_t kConsumerBatch = 4096;
 
 // The consumer thread of both queues: refreshes the wall clock offset and drains in batches
 // as LinkMonitor's core thread does (paced by kDrainPacing) and, when there is nothing to do,
@@ -109,8 +111,9 @@ class ConsumerThread {
               next = monotonicNow() + interval;
             }
             const Nanos drainedAt = monotonicNow();
-            if (drainOnce() != 0) {
+            if (const std::size_t n = drainOnce(); n != 0) {
               idleSince = -1;
+              if (n >= kConsumerBatch) continue;
               while (monotonicNow() < drainedAt + kDrainPacing) {
                 for (int i = 0; i < kPausesBetweenPolls; ++i) BENCH_CPU_RELAX();
               }
@@ -175,10 +178,22 @@ EventHub& warmHub() {
 class HubQueue {
  public:
   explicit HubQueue(Nanos consumerInterval = 0)
-      : hub_(warmHub()), consumer_([this] { return hub_.drain(sink_, 4096); }, consumerInterval) {}
+      : hub_(warmHub()), consumer_([this] { return drainOnce(); }, consumerInterval) {}
   bool publish(const SessionEvent& e) noexcept { return hub_.publish(e); }
 
  private:
+  // As LinkMonitor::drainAndApply: drain until the lanes are empty or kConsumerBatch events
+  // are taken (a backlog: the consumer then goes on at once, unpaced).
+  std::size_t drainOnce() {
+    std::size_t total = 0;
+    while (total < kConsumerBatch) {
+      const std::size_t n = hub_.drain(sink_, kConsumerBatch - total);
+      if (n == 0) break;
+      total += n;
+    }
+    return total;
+  }
+
   EventHub& hub_;
   Checksum sink_;
   ConsumerThread consumer_;  // last: started once the rest exists, joined before it goes
