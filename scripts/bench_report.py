@@ -260,7 +260,7 @@ def blackbox_lines(path, d):
         f"simulator's control port), the resets spread evenly over "
         f"{c.get('reset_span_s', '?')} s, linkwatch's own push to the same Alertmanager. Once "
         "an Alertmanager group has flushed, it holds a new alert for its group_interval, and "
-        "it drops an emptied group only every 30 s: a second reset of a member would time "
+        "it outlives the member's recovery: a second reset of a member would time "
         "Alertmanager, not the detector, hence one reset a member. *ratio* is "
         "blackbox ÷ linkwatch (> 1: linkwatch first).",
         "",
