@@ -75,10 +75,10 @@ const std::string& heartbeat() {
   return msg;
 }
 
-// How LinkMonitor's core thread waits (EventHub::waitForEvents, kIdleSpin and kDrainPacing): once
-// its queues are empty it polls them with 64 pauses between polls (1.3-2.5 us on this EPYC) for 20
-// us, then sleeps on the hub's futex; after a drain that took events it takes the next no sooner
-// than 10 us after it.
+// How LinkMonitor's core thread waits (EventHub::waitForEvents, kIdleSpin, kDrainPacing): once
+// its queues are empty it polls them with 64 pauses between polls (1.3-2.5 us on this EPYC)
+// for 20 us, then sleeps on the hub's futex; after a drain that took events it takes the next
+// no sooner than 10 us after it.
 constexpr int kPausesBetweenPolls = 64;
 constexpr Nanos kSpinNs = EventHub::kIdleSpin;
 constexpr Nanos kDrainPacing = EventHub::kDrainPacing;

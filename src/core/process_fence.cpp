@@ -23,7 +23,9 @@ bool ProcessFence::available() noexcept {
 }
 
 void ProcessFence::heavy(bool asymmetric) noexcept {
+#if !defined(__SANITIZE_THREAD__)
   std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
   if (!asymmetric) return;
   // Its only errors (EINVAL, EPERM) are the registration's, which available() checked. Were
   // it to fail anyway, a wake-up could be missed, and the consumer would still wake at its
