@@ -3,8 +3,9 @@
 // two real QuickFIX acceptor sessions in one process, each logged on and fed with
 // Session::next(text, UtcTimeStamp()) exactly as QuickFIX's socket thread feeds it:
 //   plain:     the gateway's Application, no log factory (QuickFIX's null log);
-//   monitored: the same Application wrapped by MonitoringApplication, and MonitoringLogFactory
-//              (wrapping no log) publishing into an EventHub drained by another thread.
+//   monitored: the same Application wrapped by MonitoringApplication, with a LogonGuard on
+//              every link as `linkwatch run` has, and MonitoringLogFactory (wrapping no log)
+//              publishing into an EventHub drained by another thread.
 // The difference is the decorators' cost: a clock read, a scan of the raw message and a queue
 // push per message, plus a forwarding call per callback.
 //
@@ -41,6 +42,7 @@
 #include <linkwatch/clock.hpp>
 #include <linkwatch/event_hub.hpp>
 
+#include "fix/logon_guard.hpp"
 #include "fix/monitoring_application.hpp"
 #include "fix/monitoring_log.hpp"
 #include "fix/session_directory.hpp"
@@ -342,18 +344,38 @@ class Rig {
   Nanos builtAt_ = 0;
 };
 
+// `linkwatch run` checks every member's Logon (makeLogonGuard: each link is guarded even with
+// no address rule or secret), so its MonitoringApplication looks at every admin message.
+LogonGuardOptions guardEveryLink(const std::vector<std::string>& sessionKeys) {
+  LogonGuardOptions options;
+  for (const std::string& key : sessionKeys) {
+    LogonRuleSpec rule;
+    rule.memberId = key;
+    rule.sessionKey = key;
+    options.links.push_back(rule);
+  }
+  return options;
+}
+
+MonitoringApplication& withLogonGuard(MonitoringApplication& app, LogonGuard& guard) {
+  app.setLogonGuard(&guard);
+  return app;
+}
+
 // Both sessions, the hub and its consumer: built once, shared by every benchmark.
 struct World {
   World()
       : hub(2, 65536),
-        directory({FIX::SessionID(kBeginString, kGateway, kMonitoredMember).toString(),
-                   FIX::SessionID(kBeginString, kGateway, kMonitoredLoggedMember).toString()}),
+        keys({FIX::SessionID(kBeginString, kGateway, kMonitoredMember).toString(),
+              FIX::SessionID(kBeginString, kGateway, kMonitoredLoggedMember).toString()}),
+        directory(keys),
+        guard(guardEveryLink(keys)),
         drain(hub),
         monitoringApp(hub, directory, &monitoredInner),
         monitoringLogs(hub, directory, nullptr),
         monitoringLoggedLogs(hub, directory, &gatewayLogs),
         plain(kPlainMember, plainApp, nullptr),
-        monitored(kMonitoredMember, monitoringApp, &monitoringLogs),
+        monitored(kMonitoredMember, withLogonGuard(monitoringApp, guard), &monitoringLogs),
         plainLogged(kPlainLoggedMember, plainLoggedApp, &gatewayLogs),
         monitoredLogged(kMonitoredLoggedMember, monitoringApp, &monitoringLoggedLogs) {
     // The sessions are logged on: LinkMonitor marks an up link's routine messages as not
@@ -363,7 +385,9 @@ struct World {
   }
 
   EventHub hub;
+  std::vector<std::string> keys;
   SessionDirectory directory;
+  LogonGuard guard;
   DrainThread drain;
   GatewayApplication plainApp;
   GatewayApplication monitoredInner;

@@ -103,11 +103,7 @@ bool sessionPeerAddress(const FIX::SessionID& id, IpAddress& out) noexcept {
 
 void enforceLogonChecks(LogonGuard& guard, const FIX::Message& message, const FIX::SessionID& id,
                         LinkIndex link) {
-  if (!guard.guards(link)) return;
-  const FIX::Header& header = message.getHeader();
-  if (!header.isSetField(FIX::FIELD::MsgType) ||
-      header.getField(FIX::FIELD::MsgType) != FIX::MsgType_Logon)
-    return;
+  if (!guard.guards(link) || !isLogon(message)) return;
   IpAddress peer;
   const bool peerKnown = guard.needsPeerAddress(link) && sessionPeerAddress(id, peer);
   std::string username;

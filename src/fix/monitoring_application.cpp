@@ -36,8 +36,11 @@ void MonitoringApplication::toApp(FIX::Message& message,
 
 void MonitoringApplication::fromAdmin(const FIX::Message& message, const FIX::SessionID& id) throw(
     FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue, FIX::RejectLogon) {
-  // Refused logons throw FIX::RejectLogon before the wrapped application sees them.
-  if (guard_ != nullptr) enforceLogonChecks(*guard_, message, id, directory_.find(id));
+  // Refused logons throw FIX::RejectLogon before the wrapped application sees them. Every
+  // inbound Heartbeat comes here too: the session is looked up (a hash of its name) for
+  // Logons only.
+  if (guard_ != nullptr && isLogon(message))
+    enforceLogonChecks(*guard_, message, id, directory_.find(id));
   if (inner_ != nullptr) inner_->fromAdmin(message, id);
 }
 

@@ -22,6 +22,7 @@
 
 #include "common/loopback.hpp"
 
+#include "fix/logon_check.hpp"
 #include "fix/monitoring_application.hpp"
 #include "fix/monitoring_log.hpp"
 
@@ -175,6 +176,34 @@ TEST_F(EmbeddedDecorator, LogonForAnUnknownSessionIsReportedOnTheAcceptorLog) {
   startMember("STRANGER");
   ASSERT_TRUE(waitFor([&] { return sawEvent(EventKind::kUnknownSession, kNoLink); }));
   EXPECT_EQ(gateway.logons.load(), 0);
+}
+
+// fromAdmin runs the logon checks only for what isLogon() says is a Logon: a Logon that it
+// missed would skip them.
+TEST(LogonChecks, AreAskedForOfLogonsAndOfNothingElse) {
+  const auto parsed = [](const std::string& text) {
+    FIX::Message message;
+    message.setString(text, false);  // no validation: as QuickFIX parses without a dictionary
+    return message;
+  };
+  const std::string soh(1, '\x01');
+  const auto header = [&](const std::string& type) {
+    return "8=FIX.4.4" + soh + "9=50" + soh + "35=" + type + soh + "34=1" + soh + "49=M" + soh +
+           "52=20261125-04:00:00.000" + soh + "56=LINKWATCH" + soh;
+  };
+  EXPECT_TRUE(isLogon(parsed(header("A") + "98=0" + soh + "108=30" + soh + "10=000" + soh)));
+  EXPECT_FALSE(isLogon(parsed(header("0") + "10=000" + soh)));
+  EXPECT_FALSE(isLogon(parsed(header("AE") + "10=000" + soh)));  // a TradeCaptureReport
+  EXPECT_FALSE(isLogon(parsed(header("5") + "10=000" + soh)));
+  FIX::Message noType;
+  noType.getHeader().setField(49, "M");
+  EXPECT_FALSE(isLogon(noType));
+  // A MsgType set after the other header fields is found all the same.
+  FIX::Message built;
+  built.getHeader().setField(49, "M");
+  built.getHeader().setField(56, "LINKWATCH");
+  built.getHeader().setField(35, "A");
+  EXPECT_TRUE(isLogon(built));
 }
 
 }  // namespace
