@@ -32,6 +32,8 @@
 #include <quickfix/Dictionary.h>
 #include <quickfix/FieldConvertors.h>
 #include <quickfix/MessageStore.h>
+#include <quickfix/Mutex.h>
+#include <quickfix/Parser.h>
 #include <quickfix/Responder.h>
 #include <quickfix/Session.h>
 #include <quickfix/SessionFactory.h>
@@ -120,6 +122,23 @@ class GatewayApplication : public FIX::Application {
   std::uint64_t adminMessages = 0;
   std::uint64_t orders = 0;
   std::uint64_t orderBytes = 0;
+};
+
+// An application with nothing to do: what wrapping it costs is the decorators' alone.
+class EmptyApplication : public FIX::Application {
+ public:
+  void onCreate(const FIX::SessionID&) override {}
+  void onLogon(const FIX::SessionID&) override {}
+  void onLogout(const FIX::SessionID&) override {}
+  void toAdmin(FIX::Message&, const FIX::SessionID&) override {}
+  void toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) override {}
+  void fromAdmin(const FIX::Message&,
+                 const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                              FIX::IncorrectTagValue, FIX::RejectLogon) override {}
+  void fromApp(const FIX::Message&,
+               const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                            FIX::IncorrectTagValue,
+                                            FIX::UnsupportedMessageType) override {}
 };
 
 // How the consumer waits when the hub is empty.
@@ -277,15 +296,31 @@ class Rig {
   Rig& operator=(const Rig&) = delete;
 
   // Builds the ring for `stream` (MsgSeqNum 2 onwards) and rewinds the session to it.
-  void prepare(Stream stream) {
+  // `framed`: each message is cut from the byte stream by QuickFIX's Parser, which is given
+  // the stream in reads of up to BUFSIZ bytes, as QuickFIX's socket thread does after each
+  // recv() (SocketConnection, ThreadedSocketConnection); otherwise the prebuilt message goes
+  // straight to Session::next.
+  void prepare(Stream stream, bool framed) {
     stream_ = stream;
+    framed_ = framed;
     rebuild();
   }
 
-  // Feeds the next message of the ring, as QuickFIX's socket thread does.
+  // Feeds the next message of the ring to the session.
   void feedOne() {
     if (next_ == ring_.size()) wrap();
-    session_->next(ring_[next_++], FIX::UtcTimeStamp());
+    if (!framed_) {
+      session_->next(ring_[next_++], FIX::UtcTimeStamp());
+      return;
+    }
+    // The ring's bytes end exactly at its last message, so the parser always finds one.
+    while (!parser_.readFixMessage(framedMessage_)) {
+      const std::size_t n = std::min<std::size_t>(BUFSIZ, wire_.size() - wireRead_);
+      parser_.addToStream(wire_.data() + wireRead_, n);
+      wireRead_ += n;
+    }
+    ++next_;
+    session_->next(framedMessage_, FIX::UtcTimeStamp());
   }
 
   // Rewinds between blocks, outside any timed region: the paired benchmark calls this.
@@ -317,12 +352,16 @@ class Rig {
       ring_.push_back(isHeartbeat ? heartbeat(seq, member_, sendingTime)
                                   : newOrderSingle(seq, member_, sendingTime));
     }
+    wire_.clear();
+    for (const std::string& message : ring_) wire_ += message;
     builtAt_ = monotonicNow();
     rewind();
   }
   void rewind() {
     session_->setNextTargetMsgSeqNum(2);
     next_ = 0;
+    parser_ = FIX::Parser();  // drops what an earlier read left of the ring
+    wireRead_ = 0;
   }
   void wrap() {
     if (monotonicNow() - builtAt_ > kRebuildAfter) {
@@ -341,6 +380,11 @@ class Rig {
   Stream stream_ = Stream::kHeartbeat;
   std::vector<std::string> ring_;
   std::size_t next_ = 0;
+  bool framed_ = false;
+  std::string wire_;  // the ring's messages back to back, as they come off the socket
+  std::size_t wireRead_ = 0;
+  FIX::Parser parser_;
+  std::string framedMessage_;
   Nanos builtAt_ = 0;
 };
 
@@ -428,7 +472,7 @@ void feedBenchmark(benchmark::State& state, bool monitored) {
   World& w = world();
   Rig& rig = monitored ? w.monitored : w.plain;
   const auto stream = static_cast<Stream>(state.range(0));
-  rig.prepare(stream);
+  rig.prepare(stream, false);
   const std::uint64_t droppedBefore = w.hub.dropped();
   for (auto _ : state) rig.feedOne();
   checkHealthy(state, rig);
@@ -475,21 +519,22 @@ double timedBlock(Rig& rig, std::size_t messages, Nanos gap, std::vector<double>
 }
 
 // Pairs of blocks, plain then monitored or the reverse; per-message cost of each half.
-// Arguments: stream, gap between messages in us, consumer mode, and whether the gateway has
-// a log of its own (1: both sessions log to NoopLogFactory, the monitored one through
-// MonitoringLogFactory).
+// Arguments: stream, gap between messages in us, consumer mode, whether the gateway has a log
+// of its own (1: both sessions log to NoopLogFactory, the monitored one through
+// MonitoringLogFactory), and whether messages are framed by QuickFIX's Parser (Rig::prepare).
 void BM_Decorator_Paired(benchmark::State& state) {
   World& w = world();
   const auto stream = static_cast<Stream>(state.range(0));
   const Nanos gap = state.range(1) * kNanosPerMicro;
   const auto mode = static_cast<ConsumerMode>(state.range(2));
   const bool gatewayLog = state.range(3) != 0;
+  const bool framed = state.range(4) != 0;
   Rig& plainRig = gatewayLog ? w.plainLogged : w.plain;
   Rig& monitoredRig = gatewayLog ? w.monitoredLogged : w.monitored;
   const std::size_t messages = gap == 0 ? kBlock : kSpacedBlock;
   w.drain.setMode(mode);
-  plainRig.prepare(stream);
-  monitoredRig.prepare(stream);
+  plainRig.prepare(stream, framed);
+  monitoredRig.prepare(stream, framed);
   std::vector<double> plainNs, monitoredNs, addedNs, scratch;
   const std::uint64_t droppedBefore = w.hub.dropped();
   bool plainFirst = true;
@@ -521,6 +566,54 @@ void BM_Decorator_Paired(benchmark::State& state) {
   state.SetLabel(streamName(stream));
 }
 
+// The decorators' own work on one inbound message of an up link, without QuickFIX around it:
+// MonitoringLog::onIncoming (the tally) and MonitoringApplication::fromAdmin (with a
+// LogonGuard) or fromApp, forwarding to an application that does nothing, as Session::next
+// calls them; QuickFIX's log mutex around onIncoming is left out. For finding where the
+// paired rows' nanoseconds go; no target of its own.
+void BM_Decorators_OwnWork(benchmark::State& state) {
+  const auto stream = static_cast<Stream>(state.range(0));
+  const std::string key = FIX::SessionID(kBeginString, kGateway, kMonitoredMember).toString();
+  EventHub hub(1, 1024);
+  SessionDirectory directory({key});
+  LogonGuard guard(guardEveryLink({key}));
+  EmptyApplication inner;
+  MonitoringApplication application(hub, directory, &inner);
+  application.setLogonGuard(&guard);
+  MonitoringLog log(hub, 0, nullptr);
+  hub.setTallyAllowed(0, true);  // up, as the core grants it after the Logon
+  const std::string sendingTime = nowText();
+  const std::string text = stream == Stream::kHeartbeat
+                               ? heartbeat(2, kMonitoredMember, sendingTime)
+                               : newOrderSingle(2, kMonitoredMember, sendingTime);
+  FIX::Message message;
+  message.setString(text, false);
+  const FIX::SessionID id(kBeginString, kGateway, kMonitoredMember);
+  log.onIncoming(text);  // the first message is read in full (its SendingTime sample)
+  for (auto _ : state) {
+    log.onIncoming(text);
+    if (stream == Stream::kHeartbeat)
+      application.fromAdmin(message, id);
+    else
+      application.fromApp(message, id);
+    benchmark::ClobberMemory();
+  }
+  if (hub.readTally(0).heartbeatsIn + hub.readTally(0).messagesIn == 0)
+    state.SkipWithError("nothing was tallied: the link was not up");
+  state.SetLabel(streamName(stream));
+}
+
+// What QuickFIX pays around every Log call once a session has any log (SessionState's
+// FIX::Locker on its own mutex), uncontended: the part of the paired rows' cost that a gateway
+// with a log of its own pays already.
+void BM_QuickFix_LogMutex(benchmark::State& state) {
+  FIX::Mutex mutex;
+  for (auto _ : state) {
+    FIX::Locker lock(mutex);
+    benchmark::ClobberMemory();
+  }
+}
+
 void streams(benchmark::internal::Benchmark* b) {
   b->ArgName("stream");
   for (const Stream s : {Stream::kHeartbeat, Stream::kNewOrderSingle, Stream::kMixed})
@@ -529,31 +622,41 @@ void streams(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_QuickFix_Plain)->Apply(streams);
 BENCHMARK(BM_QuickFix_Monitored)->Apply(streams);
+BENCHMARK(BM_Decorators_OwnWork)->Arg(0)->Arg(1);
+BENCHMARK(BM_QuickFix_LogMutex);
 // Back to back, LinkMonitor's consumer: 300 pairs of 512-message blocks a stream.
 BENCHMARK(BM_Decorator_Paired)
-    ->ArgNames({"stream", "gap_us", "consumer", "gateway_log"})
-    ->Args({0, 0, 0, 0})
-    ->Args({1, 0, 0, 0})
-    ->Args({2, 0, 0, 0})
+    ->ArgNames({"stream", "gap_us", "consumer", "gateway_log", "framed"})
+    ->Args({0, 0, 0, 0, 0})
+    ->Args({1, 0, 0, 0, 0})
+    ->Args({2, 0, 0, 0, 0})
     ->Iterations(300);
 // The mixed stream with the consumer that never sleeps on the futex, and on a quiet link
 // (one message every 100 us) with either consumer: 100 pairs of 64-message blocks.
 BENCHMARK(BM_Decorator_Paired)
-    ->ArgNames({"stream", "gap_us", "consumer", "gateway_log"})
-    ->Args({2, 0, 1, 0})
+    ->ArgNames({"stream", "gap_us", "consumer", "gateway_log", "framed"})
+    ->Args({2, 0, 1, 0, 0})
     ->Iterations(300);
 BENCHMARK(BM_Decorator_Paired)
-    ->ArgNames({"stream", "gap_us", "consumer", "gateway_log"})
-    ->Args({2, 100, 0, 0})
-    ->Args({2, 100, 1, 0})
+    ->ArgNames({"stream", "gap_us", "consumer", "gateway_log", "framed"})
+    ->Args({2, 100, 0, 0, 0})
+    ->Args({2, 100, 1, 0, 0})
     ->Iterations(100);
 // A gateway that has a log of its own: QuickFIX's log mutex is then paid with or without the
 // decorators, and the difference is their own work.
 BENCHMARK(BM_Decorator_Paired)
-    ->ArgNames({"stream", "gap_us", "consumer", "gateway_log"})
-    ->Args({0, 0, 0, 1})
-    ->Args({1, 0, 0, 1})
-    ->Args({2, 0, 0, 1})
+    ->ArgNames({"stream", "gap_us", "consumer", "gateway_log", "framed"})
+    ->Args({0, 0, 0, 1, 0})
+    ->Args({1, 0, 0, 1, 0})
+    ->Args({2, 0, 0, 1, 0})
+    ->Iterations(300);
+// As QuickFIX's socket thread has it: each message cut from BUFSIZ reads of the stream by
+// QuickFIX's Parser, part of QuickFIX's own cost for every message that comes off a socket.
+BENCHMARK(BM_Decorator_Paired)
+    ->ArgNames({"stream", "gap_us", "consumer", "gateway_log", "framed"})
+    ->Args({0, 0, 0, 0, 1})
+    ->Args({1, 0, 0, 0, 1})
+    ->Args({2, 0, 0, 0, 1})
     ->Iterations(300);
 
 }  // namespace

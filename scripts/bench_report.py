@@ -134,6 +134,11 @@ for arg, stream in ((0, "Heartbeat"), (1, "NewOrderSingle"), (2, "mixed 1:4")):
     # moves it by more than the decorators' cost. The paired rows below measure that.
     DECORATOR.append((f"QuickFIX alone, {stream}, CPU per message",
                       f"BM_QuickFix_Plain/stream:{arg}", "time_ns", None, None, ""))
+for arg, stream in ((0, "Heartbeat"), (1, "NewOrderSingle")):
+    DECORATOR.append((f"the decorators' own work alone, {stream}: tally, then fromAdmin or "
+                      f"fromApp", f"BM_Decorators_OwnWork/{arg}", "time_ns", None, None, ""))
+DECORATOR.append(("QuickFIX's log mutex, a lock and unlock (taken around each Log call)",
+                  "BM_QuickFix_LogMutex", "time_ns", None, None, ""))
 for args, what in (("0/gap_us:0/consumer:0/gateway_log:0", "Heartbeat, back to back"),
                    ("1/gap_us:0/consumer:0/gateway_log:0", "NewOrderSingle, back to back"),
                    ("2/gap_us:0/consumer:0/gateway_log:0", "mixed, back to back"),
@@ -147,7 +152,15 @@ for args, what in (("0/gap_us:0/consumer:0/gateway_log:0", "Heartbeat, back to b
                    ("1/gap_us:0/consumer:0/gateway_log:1",
                     "NewOrderSingle, back to back, gateway with its own log"),
                    ("2/gap_us:0/consumer:0/gateway_log:1",
-                    "mixed, back to back, gateway with its own log")):
+                    "mixed, back to back, gateway with its own log"),
+                   ("0/gap_us:0/consumer:0/gateway_log:0/framed:1",
+                    "Heartbeat, back to back, framed by QuickFIX's Parser"),
+                   ("1/gap_us:0/consumer:0/gateway_log:0/framed:1",
+                    "NewOrderSingle, back to back, framed by QuickFIX's Parser"),
+                   ("2/gap_us:0/consumer:0/gateway_log:0/framed:1",
+                    "mixed, back to back, framed by QuickFIX's Parser")):
+    if "framed" not in args:
+        args += "/framed:0"
     iterations = 100 if "gap_us:100" in args else 300
     DECORATOR.append((f"added by the decorators (paired), {what}",
                       f"BM_Decorator_Paired/stream:{args}/iterations:{iterations}", "added_pct",
@@ -167,8 +180,9 @@ GROUPS = [
      "Two real QuickFIX acceptor sessions (MemoryStore, no data dictionary) in one process, "
      "logged on and fed the same prebuilt inbound stream with `Session::next(text, "
      "UtcTimeStamp())` as QuickFIX's socket thread does: one with the gateway's Application "
-     "alone and no log, one with that Application wrapped by `MonitoringApplication` and "
-     "`MonitoringLogFactory`, publishing to an `EventHub` drained by another thread. "
+     "alone and no log, one with that Application wrapped by `MonitoringApplication` (with a "
+     "`LogonGuard` on every link, as `linkwatch run` has) and `MonitoringLogFactory`, "
+     "publishing to an `EventHub` drained by another thread. "
      "NewOrderSingle: 19 body fields, ~250 bytes; mixed: 1 Heartbeat to 4 orders. The *paired* "
      "rows (the figures to read) alternate blocks through both sessions and report the median "
      "of the per-block differences as % of QuickFIX's own cost (`plain_ns`): back to back, "
@@ -181,7 +195,12 @@ GROUPS = [
      "gateway pays that lock without the decorators, and the row is their own work. An up "
      "link's application messages and inbound Heartbeats are tallied per link while no "
      "TestRequest awaits an answer (`EventHub::mayTally`) instead of published, except one "
-     "inbound message every 100 ms (read in full for the SendingTime skew)."),
+     "inbound message every 100 ms (read in full for the SendingTime skew). *framed by "
+     "QuickFIX's Parser*: each message is cut from the stream by `FIX::Parser`, given reads of "
+     "up to BUFSIZ bytes as QuickFIX's socket thread does after each recv(), a part of "
+     "QuickFIX's own cost the other rows leave out (the system call itself is left out in "
+     "both). *own work alone*: the decorators' callbacks for one message, without QuickFIX "
+     "around them or its log mutex (its own row)."),
     ("/metrics scrape (metrics_bench)", METRICS,
      "What `/metrics` serves: `MetricsCollector::write()`, the exposition handed to the socket "
      "in 64 KiB chunks as it is written. Baseline: `Collect()` + "
