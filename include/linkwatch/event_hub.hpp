@@ -156,23 +156,34 @@ class EventHub {
   // matters as the answer to a TestRequest, which is published before it and ends the tally
   // until answered. Admin messages and event lines are always published.
   bool mayTally(LinkIndex link) const noexcept {
-    if (link >= linkCount_) return false;
-    const TallySlot& slot = tallies_[link];
-    return slot.upAsOf.load(std::memory_order_acquire) ==
-           slot.published.load(std::memory_order_relaxed);
+    return link < linkCount_ && mayTally(tallies_[link]);
   }
   // Records one routine application message of `link`, or one inbound Heartbeat, at
   // `coarseAt`; only after mayTally(link), and only on the link's FIX thread (single writer:
   // no read-modify-write).
   void tallyApplication(LinkIndex link, bool inbound, Nanos coarseAt) noexcept {
-    TallySlot& slot = tallies_[link];
+    tallyApplication(tallies_[link], inbound, coarseAt);
+  }
+  void tallyHeartbeat(LinkIndex link, Nanos coarseAt) noexcept {
+    tallyHeartbeat(tallies_[link], coarseAt);
+  }
+  // The same on the slot itself, which a producer may keep (MonitoringLog does: on a quiet
+  // link every message would otherwise fetch the hub's line, to find the slot, from cold).
+  // tallySlot() is null for a link this hub does not have.
+  TallySlot* tallySlot(LinkIndex link) noexcept {
+    return link < linkCount_ ? &tallies_[link] : nullptr;
+  }
+  static bool mayTally(const TallySlot& slot) noexcept {
+    return slot.upAsOf.load(std::memory_order_acquire) ==
+           slot.published.load(std::memory_order_relaxed);
+  }
+  static void tallyApplication(TallySlot& slot, bool inbound, Nanos coarseAt) noexcept {
     if (inbound)
       record(slot.messagesIn, slot.lastIn, coarseAt);
     else
       record(slot.messagesOut, slot.lastOut, coarseAt);
   }
-  void tallyHeartbeat(LinkIndex link, Nanos coarseAt) noexcept {
-    TallySlot& slot = tallies_[link];
+  static void tallyHeartbeat(TallySlot& slot, Nanos coarseAt) noexcept {
     record(slot.heartbeatsIn, slot.lastHeartbeatIn, coarseAt);
   }
   // Before the consumer starts: `link`'s routine messages are tallied by another process's

@@ -27,7 +27,7 @@ void MonitoringLog::backup() {
 // message whose SendingTime is due for a sample, every 100 ms, is read in full: on a quiet
 // link that is every message, so its liveness is timed exactly.
 bool MonitoringLog::tallied(const std::string& message, bool inbound) noexcept {
-  if (!hub_.mayTally(link_)) return false;
+  if (tally_ == nullptr || !EventHub::mayTally(*tally_)) return false;
   const Nanos now = coarseMonotonicNow();
   // Due for a SendingTime sample (on a quiet link, every message): read in full, whatever it
   // is, without classifying it first.
@@ -37,9 +37,9 @@ bool MonitoringLog::tallied(const std::string& message, bool inbound) noexcept {
   // Our own Heartbeats, one a HeartBtInt on a quiet link: not worth a tally of their own.
   if (kind == RoutineMessage::kHeartbeat && !inbound) return false;
   if (kind == RoutineMessage::kHeartbeat)
-    hub_.tallyHeartbeat(link_, now);
+    EventHub::tallyHeartbeat(*tally_, now);
   else
-    hub_.tallyApplication(link_, inbound, now);
+    EventHub::tallyApplication(*tally_, inbound, now);
   return true;
 }
 

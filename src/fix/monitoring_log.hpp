@@ -17,7 +17,7 @@ class MonitoringLog : public FIX::Log {
  public:
   // link is kNoLink for the acceptor-wide log (unknown sessions are reported there).
   MonitoringLog(EventHub& hub, LinkIndex link, FIX::Log* inner) noexcept
-      : hub_(hub), link_(link), inner_(inner) {}
+      : hub_(hub), link_(link), tally_(hub.tallySlot(link)), inner_(inner) {}
 
   void clear() override;
   void backup() override;
@@ -32,7 +32,8 @@ class MonitoringLog : public FIX::Log {
 
   EventHub& hub_;
   const LinkIndex link_;
-  FIX::Log* inner_;  // owned by the inner factory
+  EventHub::TallySlot* const tally_;  // the link's, null when the hub has no such link
+  FIX::Log* inner_;                   // owned by the inner factory
   // SendingTime of inbound application messages is parsed at most once per interval: the
   // skew it gives is a gauge, and parsing it is the costliest part of the scan.
   std::atomic<Nanos> nextSendingTimeSample_{0};
