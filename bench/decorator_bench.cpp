@@ -154,6 +154,8 @@ enum class ConsumerMode {
 // The monitor's side of the hub, on its own thread, doing a token of work per event.
 class DrainThread {
  public:
+  static constexpr std::size_t kDrainMax = 4096;  // LinkMonitor's events a pass
+
   explicit DrainThread(EventHub& hub) : hub_(hub), thread_([this] { run(); }) {}
   ~DrainThread() {
     running_.store(false, std::memory_order_release);
@@ -180,13 +182,14 @@ class DrainThread {
             seqSum += e.seqNum;
             if (!isRoutineMessage(e)) hub_.setTallyAllowed(e.link, true);
           },
-          4096);
+          kDrainMax);
       if (monotonicNow() >= nextTallyRead) {
         nextTallyRead = monotonicNow() + 100 * kNanosPerMilli;
         for (LinkIndex link = 0; link < hub_.linkCount(); ++link)
           seqSum += hub_.readTally(link).messagesIn;
       }
       if (mode_.load(std::memory_order_acquire) == ConsumerMode::kLinkMonitor) {
+        if (n == kDrainMax) continue;  // as LinkMonitor: a full pass goes on at once
         hub_.waitForEvents(monotonicNow() + 10 * kNanosPerMilli, EventHub::kIdleSpin,
                            n != 0 ? drainedAt + EventHub::kDrainPacing : 0);
       } else if (n != 0) {
