@@ -349,7 +349,18 @@ void LinkMonitor::apply(const SessionEvent& e, Nanos nowMono, Nanos nowWall, std
   if (s.heartBtIntSeconds.load(std::memory_order_relaxed) != hb)
     s.heartBtIntSeconds.store(hb, std::memory_order_relaxed);
 
-  reevaluate(e.link, nowMono, nowWall, e.monotonic);
+  // A routine message on an up link whose next deadline is still ahead changes no state and
+  // moves no deadline earlier, so the link need not be re-evaluated (most of what the core
+  // applies: Heartbeats, order flow, replayed tallies). Every condition that can take an up
+  // link elsewhere by itself (a heartbeat or TestRequest running late, a trading-hours edge)
+  // has its time among the deadlines given at the link's last evaluation, and scheduled[]
+  // is the earliest of them; a routine message only moves them later or ends them (an
+  // inbound one ends QuickFIX's TestRequest, an outbound one a finished resend). The old
+  // deadline fires as before and the link is re-evaluated then. One difference: a step of the
+  // wall clock across a trading-hours edge shows at that deadline instead of at the message.
+  const Nanos scheduled = deadlines_->scheduled[e.link];
+  if (!(routine && m.state() == LinkState::kUp && scheduled != kNever && nowMono < scheduled))
+    reevaluate(e.link, nowMono, nowWall, e.monotonic);
   // If every event published for the link so far has been applied and it is up with no
   // TestRequest outstanding, its routine messages may be tallied (again: EventHub::mayTally).
   hub_->setTallyAllowed(e.link, m.routineMessagesMayBeTallied());
