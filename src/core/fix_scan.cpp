@@ -184,7 +184,8 @@ inline const char* findSoh(const char* p, const char* end) noexcept {
 
 }  // namespace
 
-RoutineMessage classifyRoutineMessage(const char* data, std::size_t size) noexcept {
+// Hot: kept with the decorators' callbacks that call it (src/fix/monitoring_log.cpp).
+[[gnu::hot]] RoutineMessage classifyRoutineMessage(const char* data, std::size_t size) noexcept {
   // 8=BeginString|9=BodyLength|35=MsgType|, the three fields every message starts with. Only
   // BeginString's length is unknown; BodyLength is digits and a routine MsgType is short, so
   // the rest is compared in place (an up link's FIX thread runs this on every message).

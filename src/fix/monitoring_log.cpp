@@ -21,12 +21,18 @@ void MonitoringLog::backup() {
   if (inner_ != nullptr) inner_->backup();
 }
 
+// [[gnu::hot]] on the functions every message of an up link runs through (here,
+// MonitoringApplication's fromAdmin/fromApp, classifyRoutineMessage): GCC puts them in
+// .text.hot, so they sit together on one or two pages. A quiet link's FIX thread meets them
+// from cold caches after each wait; together they cost it fewer misses (decorator_bench,
+// one message every 100 us: +35-87 ns a message before, +2-30 ns after, in turn).
+//
 // The fast path of an up link (EventHub::mayTally): its order flow and Heartbeats only move
 // counters and the link's last-message times, so they are tallied, with the coarse clock
 // (the core allows for its resolution), instead of being read in full and published. A
 // message whose SendingTime is due for a sample, every 100 ms, is read in full: on a quiet
 // link that is every message, so its liveness is timed exactly.
-bool MonitoringLog::tallied(const std::string& message, bool inbound) noexcept {
+[[gnu::hot]] bool MonitoringLog::tallied(const std::string& message, bool inbound) noexcept {
   if (tally_ == nullptr || !EventHub::mayTally(*tally_)) return false;
   const Nanos now = coarseMonotonicNow();
   // Due for a SendingTime sample (on a quiet link, every message): read in full, whatever it
@@ -43,7 +49,7 @@ bool MonitoringLog::tallied(const std::string& message, bool inbound) noexcept {
   return true;
 }
 
-void MonitoringLog::onIncoming(const std::string& message) {
+[[gnu::hot]] void MonitoringLog::onIncoming(const std::string& message) {
   if (link_ != kNoLink && !tallied(message, true)) {
     SessionEvent e = stampEvent(EventKind::kMessageIn, link_);
     const bool sample = e.monotonic >= nextSendingTimeSample_.load(std::memory_order_relaxed);
@@ -56,7 +62,7 @@ void MonitoringLog::onIncoming(const std::string& message) {
   if (inner_ != nullptr) inner_->onIncoming(message);
 }
 
-void MonitoringLog::onOutgoing(const std::string& message) {
+[[gnu::hot]] void MonitoringLog::onOutgoing(const std::string& message) {
   if (link_ != kNoLink && !tallied(message, false)) {
     SessionEvent e = stampEvent(EventKind::kMessageOut, link_);
     // The monitor reads the SendingTime of inbound messages only (their skew).
