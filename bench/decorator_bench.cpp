@@ -569,84 +569,80 @@ void BM_Decorator_Paired(benchmark::State& state) {
   state.SetLabel(streamName(stream));
 }
 
-// The decorators' own work on one inbound message of an up link, without QuickFIX around it:
-// MonitoringLog::onIncoming (the tally) and MonitoringApplication::fromAdmin (with a
-// LogonGuard) or fromApp, forwarding to an application that does nothing, as Session::next
-// calls them; QuickFIX's log mutex around onIncoming is left out. For finding where the
-// paired rows' nanoseconds go; no target of its own.
-void BM_Decorators_OwnWork(benchmark::State& state) {
-  const auto stream = static_cast<Stream>(state.range(0));
-  const std::string key = FIX::SessionID(kBeginString, kGateway, kMonitoredMember).toString();
-  EventHub hub(1, 1024);
-  SessionDirectory directory({key});
-  LogonGuard guard(guardEveryLink({key}));
-  EmptyApplication inner;
-  MonitoringApplication application(hub, directory, &inner);
-  application.setLogonGuard(&guard);
-  MonitoringLog log(hub, 0, nullptr);
-  hub.setTallyAllowed(0, true);  // up, as the core grants it after the Logon
-  const std::string sendingTime = nowText();
-  const std::string text = stream == Stream::kHeartbeat
-                               ? heartbeat(2, kMonitoredMember, sendingTime)
-                               : newOrderSingle(2, kMonitoredMember, sendingTime);
-  FIX::Message message;
-  message.setString(text, false);
-  const FIX::SessionID id(kBeginString, kGateway, kMonitoredMember);
-  log.onIncoming(text);  // the first message is read in full (its SendingTime sample)
-  for (auto _ : state) {
+// One up link's decorators outside QuickFIX, for the own-work benchmarks: the monitored
+// member's MonitoringLog and MonitoringApplication (with a LogonGuard, forwarding to an
+// application that does nothing), and one message of `stream`, raw and parsed.
+struct DecoratorsAlone {
+  explicit DecoratorsAlone(Stream s)
+      : stream(s),
+        key(FIX::SessionID(kBeginString, kGateway, kMonitoredMember).toString()),
+        hub(1, 1024),
+        directory({key}),
+        guard(guardEveryLink({key})),
+        application(hub, directory, &inner),
+        log(hub, 0, nullptr),
+        text(s == Stream::kHeartbeat ? heartbeat(2, kMonitoredMember, nowText())
+                                     : newOrderSingle(2, kMonitoredMember, nowText())),
+        id(kBeginString, kGateway, kMonitoredMember) {
+    application.setLogonGuard(&guard);
+    hub.setTallyAllowed(0, true);  // up, as the core grants it after the Logon
+    message.setString(text, false);
+    log.onIncoming(text);  // the first message is read in full (its SendingTime sample)
+  }
+  // What Session::next calls for an inbound message, QuickFIX's log mutex left out.
+  void receive() {
     log.onIncoming(text);
     if (stream == Stream::kHeartbeat)
       application.fromAdmin(message, id);
     else
       application.fromApp(message, id);
+  }
+  bool tallied() const { return hub.readTally(0).heartbeatsIn + hub.readTally(0).messagesIn != 0; }
+
+  Stream stream;
+  std::string key;
+  EventHub hub;
+  SessionDirectory directory;
+  LogonGuard guard;
+  EmptyApplication inner;
+  MonitoringApplication application;
+  MonitoringLog log;
+  std::string text;
+  FIX::Message message;
+  FIX::SessionID id;
+};
+
+// The decorators' own work on one inbound message of an up link, without QuickFIX around it,
+// in a loop. For finding where the paired rows' nanoseconds go; no target of its own.
+void BM_Decorators_OwnWork(benchmark::State& state) {
+  DecoratorsAlone d(static_cast<Stream>(state.range(0)));
+  for (auto _ : state) {
+    d.receive();
     benchmark::ClobberMemory();
   }
-  if (hub.readTally(0).heartbeatsIn + hub.readTally(0).messagesIn == 0)
-    state.SkipWithError("nothing was tallied: the link was not up");
-  state.SetLabel(streamName(stream));
+  if (!d.tallied()) state.SkipWithError("nothing was tallied: the link was not up");
+  state.SetLabel(streamName(d.stream));
 }
 
 // The same from cold caches, as a quiet link's FIX thread meets them after select() returns:
 // before each message `evict_kib` of other data is written (1 MiB: this vCPU's L1 and L2; 64
 // MiB: the L3 too), then the message's text and its parsed header are read and the clock is
 // read (QuickFIX has just received, stamped and parsed it), and only the decorators'
-// callbacks are timed. `own_ns` is the
-// median less the median of the same timing around nothing.
+// callbacks are timed. `own_ns` is the median less the median of the same timing around
+// nothing.
 void BM_Decorators_OwnWorkCold(benchmark::State& state) {
-  const auto stream = static_cast<Stream>(state.range(0));
+  DecoratorsAlone d(static_cast<Stream>(state.range(0)));
   const std::size_t evictBytes = static_cast<std::size_t>(state.range(1)) * 1024;
-  const std::string key = FIX::SessionID(kBeginString, kGateway, kMonitoredMember).toString();
-  EventHub hub(1, 1024);
-  SessionDirectory directory({key});
-  LogonGuard guard(guardEveryLink({key}));
-  EmptyApplication inner;
-  MonitoringApplication application(hub, directory, &inner);
-  application.setLogonGuard(&guard);
-  MonitoringLog log(hub, 0, nullptr);
-  hub.setTallyAllowed(0, true);
-  const std::string text = stream == Stream::kHeartbeat
-                               ? heartbeat(2, kMonitoredMember, nowText())
-                               : newOrderSingle(2, kMonitoredMember, nowText());
-  FIX::Message message;
-  message.setString(text, false);
-  const FIX::SessionID id(kBeginString, kGateway, kMonitoredMember);
-  log.onIncoming(text);
   std::vector<std::uint64_t> other(evictBytes / sizeof(std::uint64_t), 1);
   std::uint64_t sink = 0;
   const auto coldThenTime = [&](bool decorators) {
     for (std::uint64_t& word : other) word += sink;
-    for (const char c : text) sink += static_cast<unsigned char>(c);
-    sink += message.getHeader().getField(FIX::FIELD::MsgType).size();
+    for (const char c : d.text) sink += static_cast<unsigned char>(c);
+    sink += d.message.getHeader().getField(FIX::FIELD::MsgType).size();
     const FIX::UtcTimeStamp receivedAt;  // as QuickFIX's socket thread stamps each message
     sink += static_cast<std::uint64_t>(receivedAt.getFraction(9));
     const Nanos start = monotonicNow();
-    if (decorators) {
-      log.onIncoming(text);
-      if (stream == Stream::kHeartbeat)
-        application.fromAdmin(message, id);
-      else
-        application.fromApp(message, id);
-    }
+    if (decorators) d.receive();
     benchmark::ClobberMemory();
     return static_cast<double>(monotonicNow() - start);
   };
@@ -656,11 +652,10 @@ void BM_Decorators_OwnWorkCold(benchmark::State& state) {
     empty.push_back(coldThenTime(false));
   }
   benchmark::DoNotOptimize(sink);
-  if (hub.readTally(0).heartbeatsIn + hub.readTally(0).messagesIn == 0)
-    state.SkipWithError("nothing was tallied: the link was not up");
+  if (!d.tallied()) state.SkipWithError("nothing was tallied: the link was not up");
   state.counters["own_ns"] = median(timed) - median(empty);
   state.counters["clock_ns"] = median(empty);
-  state.SetLabel(streamName(stream));
+  state.SetLabel(streamName(d.stream));
 }
 
 // What QuickFIX pays around every Log call once a session has any log (SessionState's
@@ -694,40 +689,33 @@ BENCHMARK(BM_Decorators_OwnWorkCold)
     ->Args({0, 65536})
     ->Args({1, 65536})
     ->Iterations(150);
-// Back to back, LinkMonitor's consumer: 300 pairs of 512-message blocks a stream.
+// 300 pairs of 512-message blocks, back to back.
 BENCHMARK(BM_Decorator_Paired)
     ->ArgNames({"stream", "gap_us", "consumer", "gateway_log", "framed"})
+    // Each stream, LinkMonitor's consumer.
     ->Args({0, 0, 0, 0, 0})
     ->Args({1, 0, 0, 0, 0})
     ->Args({2, 0, 0, 0, 0})
-    ->Iterations(300);
-// The mixed stream with the consumer that never sleeps on the futex, and on a quiet link
-// (one message every 100 us) with either consumer: 100 pairs of 64-message blocks.
-BENCHMARK(BM_Decorator_Paired)
-    ->ArgNames({"stream", "gap_us", "consumer", "gateway_log", "framed"})
+    // The mixed stream with the consumer that never sleeps on the futex.
     ->Args({2, 0, 1, 0, 0})
+    // A gateway that has a log of its own: QuickFIX's log mutex is then paid with or without
+    // the decorators, and the difference is their own work.
+    ->Args({0, 0, 0, 1, 0})
+    ->Args({1, 0, 0, 1, 0})
+    ->Args({2, 0, 0, 1, 0})
+    // As QuickFIX's socket thread has it: each message cut from BUFSIZ reads of the stream by
+    // QuickFIX's Parser, part of QuickFIX's own cost for every message off a socket.
+    ->Args({0, 0, 0, 0, 1})
+    ->Args({1, 0, 0, 0, 1})
+    ->Args({2, 0, 0, 0, 1})
     ->Iterations(300);
+// On a quiet link (one message every 100 us) with either consumer: 100 pairs of 64-message
+// blocks.
 BENCHMARK(BM_Decorator_Paired)
     ->ArgNames({"stream", "gap_us", "consumer", "gateway_log", "framed"})
     ->Args({2, 100, 0, 0, 0})
     ->Args({2, 100, 1, 0, 0})
     ->Iterations(100);
-// A gateway that has a log of its own: QuickFIX's log mutex is then paid with or without the
-// decorators, and the difference is their own work.
-BENCHMARK(BM_Decorator_Paired)
-    ->ArgNames({"stream", "gap_us", "consumer", "gateway_log", "framed"})
-    ->Args({0, 0, 0, 1, 0})
-    ->Args({1, 0, 0, 1, 0})
-    ->Args({2, 0, 0, 1, 0})
-    ->Iterations(300);
-// As QuickFIX's socket thread has it: each message cut from BUFSIZ reads of the stream by
-// QuickFIX's Parser, part of QuickFIX's own cost for every message that comes off a socket.
-BENCHMARK(BM_Decorator_Paired)
-    ->ArgNames({"stream", "gap_us", "consumer", "gateway_log", "framed"})
-    ->Args({0, 0, 0, 0, 1})
-    ->Args({1, 0, 0, 0, 1})
-    ->Args({2, 0, 0, 0, 1})
-    ->Iterations(300);
 
 }  // namespace
 }  // namespace bench
