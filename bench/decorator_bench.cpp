@@ -99,31 +99,6 @@ class NullResponder : public FIX::Responder {
   std::string last;
 };
 
-// The gateway's own application: looks at each order's ClOrdID, as any order handler would.
-class GatewayApplication : public FIX::Application {
- public:
-  void onCreate(const FIX::SessionID&) override {}
-  void onLogon(const FIX::SessionID&) override {}
-  void onLogout(const FIX::SessionID&) override {}
-  void toAdmin(FIX::Message&, const FIX::SessionID&) override {}
-  void toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) override {}
-  void fromAdmin(const FIX::Message&,
-                 const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
-                                              FIX::IncorrectTagValue, FIX::RejectLogon) override {
-    ++adminMessages;
-  }
-  void fromApp(const FIX::Message& message,
-               const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
-                                            FIX::IncorrectTagValue,
-                                            FIX::UnsupportedMessageType) override {
-    orderBytes += message.getField(11).size();
-    ++orders;
-  }
-  std::uint64_t adminMessages = 0;
-  std::uint64_t orders = 0;
-  std::uint64_t orderBytes = 0;
-};
-
 // An application with nothing to do: what wrapping it costs is the decorators' alone.
 class EmptyApplication : public FIX::Application {
  public:
@@ -139,6 +114,26 @@ class EmptyApplication : public FIX::Application {
                const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
                                             FIX::IncorrectTagValue,
                                             FIX::UnsupportedMessageType) override {}
+};
+
+// The gateway's own application: looks at each order's ClOrdID, as any order handler would.
+class GatewayApplication : public EmptyApplication {
+ public:
+  void fromAdmin(const FIX::Message&,
+                 const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                              FIX::IncorrectTagValue, FIX::RejectLogon) override {
+    ++adminMessages;
+  }
+  void fromApp(const FIX::Message& message,
+               const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                            FIX::IncorrectTagValue,
+                                            FIX::UnsupportedMessageType) override {
+    orderBytes += message.getField(11).size();
+    ++orders;
+  }
+  std::uint64_t adminMessages = 0;
+  std::uint64_t orders = 0;
+  std::uint64_t orderBytes = 0;
 };
 
 // How the consumer waits when the hub is empty.
