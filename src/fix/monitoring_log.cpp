@@ -32,7 +32,8 @@ void MonitoringLog::backup() {
 // (the core allows for its resolution), instead of being read in full and published. A
 // message whose SendingTime is due for a sample, every 100 ms, is read in full: on a quiet
 // link that is every message, so its liveness is timed exactly.
-[[gnu::hot]] bool MonitoringLog::tallied(const std::string& message, bool inbound) noexcept {
+[[gnu::hot, gnu::always_inline]] inline bool MonitoringLog::tallied(const std::string& message,
+                                                                    bool inbound) noexcept {
   if (tally_ == nullptr || !EventHub::mayTally(*tally_)) return false;
   const Nanos now = coarseMonotonicNow();
   // Due for a SendingTime sample (on a quiet link, every message): read in full, whatever it
@@ -49,26 +50,29 @@ void MonitoringLog::backup() {
   return true;
 }
 
-[[gnu::hot]] void MonitoringLog::onIncoming(const std::string& message) {
-  if (link_ != kNoLink && !tallied(message, true)) {
-    SessionEvent e = stampEvent(EventKind::kMessageIn, link_);
-    const bool sample = e.monotonic >= nextSendingTimeSample_.load(std::memory_order_relaxed);
-    if (sample)
-      nextSendingTimeSample_.store(e.monotonic + kSendingTimeSampleInterval,
-                                   std::memory_order_relaxed);
-    scanFixMessage(message.data(), message.size(), e, sample);
-    hub_.publish(e);
+// Out of line: building and publishing a SessionEvent needs a frame that the tallied path,
+// taken by most messages of an up link, would otherwise set up and tear down every time.
+[[gnu::noinline]] void MonitoringLog::publishMessage(const std::string& message,
+                                                     bool inbound) noexcept {
+  SessionEvent e = stampEvent(inbound ? EventKind::kMessageIn : EventKind::kMessageOut, link_);
+  // The monitor reads the SendingTime of inbound messages only (their skew).
+  bool sample = false;
+  if (inbound && e.monotonic >= nextSendingTimeSample_.load(std::memory_order_relaxed)) {
+    sample = true;
+    nextSendingTimeSample_.store(e.monotonic + kSendingTimeSampleInterval,
+                                 std::memory_order_relaxed);
   }
+  scanFixMessage(message.data(), message.size(), e, sample);
+  hub_.publish(e);
+}
+
+[[gnu::hot]] void MonitoringLog::onIncoming(const std::string& message) {
+  if (link_ != kNoLink && !tallied(message, true)) publishMessage(message, true);
   if (inner_ != nullptr) inner_->onIncoming(message);
 }
 
 [[gnu::hot]] void MonitoringLog::onOutgoing(const std::string& message) {
-  if (link_ != kNoLink && !tallied(message, false)) {
-    SessionEvent e = stampEvent(EventKind::kMessageOut, link_);
-    // The monitor reads the SendingTime of inbound messages only (their skew).
-    scanFixMessage(message.data(), message.size(), e, false);
-    hub_.publish(e);
-  }
+  if (link_ != kNoLink && !tallied(message, false)) publishMessage(message, false);
   if (inner_ != nullptr) inner_->onOutgoing(message);
 }
 

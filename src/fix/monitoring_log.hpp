@@ -29,6 +29,7 @@ class MonitoringLog : public FIX::Log {
 
  private:
   bool tallied(const std::string& message, bool inbound) noexcept;
+  void publishMessage(const std::string& message, bool inbound) noexcept;
 
   EventHub& hub_;
   const LinkIndex link_;

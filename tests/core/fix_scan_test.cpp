@@ -4,6 +4,8 @@
 
 #include <cstring>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace linkwatch {
 namespace {
@@ -90,6 +92,76 @@ TEST(FixScan, TellsTheRoutineMessagesAnUpLinksFixThreadMayTally) {
                            "8=|9=40|35=",
                            "8=FIX.4.4|"})
     EXPECT_EQ(routine(text), RoutineMessage::kNotRoutine) << text;
+}
+
+// The classifier reads fixed runs of the header a word at a time; this is what it must
+// answer, read a character at a time.
+RoutineMessage routineByCharacters(std::string_view m) {
+  std::size_t p = 0;
+  const auto field = [&](std::string_view tag, std::string_view& value) {
+    if (m.substr(p, tag.size()) != tag) return false;
+    const std::size_t soh = m.find('\x01', p + tag.size());
+    if (soh == std::string_view::npos) return false;
+    value = m.substr(p + tag.size(), soh - p - tag.size());
+    p = soh + 1;
+    return true;
+  };
+  std::string_view begin, length, type;
+  if (!field("8=", begin) || !field("9=", length) || !field("35=", type))
+    return RoutineMessage::kNotRoutine;
+  if (length.empty() || length.find_first_not_of("0123456789") != std::string_view::npos)
+    return RoutineMessage::kNotRoutine;
+  if (type.empty()) return RoutineMessage::kNotRoutine;
+  if (type == "0") return RoutineMessage::kHeartbeat;
+  if (type.size() == 1 && ((type[0] >= '1' && type[0] <= '5') || type[0] == 'A'))
+    return RoutineMessage::kNotRoutine;
+  return RoutineMessage::kApplication;
+}
+
+TEST(FixScan, ReadsBodyLengthsOfAnyLengthAndStopsAtTheFirstNonDigit) {
+  EXPECT_EQ(routine("8=FIX.4.4|9=123456789012|35=0|10=000|"), RoutineMessage::kHeartbeat);
+  EXPECT_EQ(routine("8=FIX.4.4|9=12345678|35=D|10=000|"), RoutineMessage::kApplication);
+  EXPECT_EQ(routine("8=FIX.4.4|9=1234567|35=D|10=000|"), RoutineMessage::kApplication);
+  // The characters either side of '0'-'9', and bytes that carry when six is added.
+  for (const char* text : {"8=FIX.4.4|9=4:|35=0|10=000|", "8=FIX.4.4|9=4/|35=0|10=000|",
+                           "8=FIX.4.4|9=4\xFA|35=0|10=000|",
+                           "8=FIX.4.4|9=\xFF"
+                           "4|35=0|10=000|",
+                           "8=FIX.4.4|9=4\xC0|35=0|10=000|", "8=FIX.4.4|9=1234567:|35=0|10=000|"})
+    EXPECT_EQ(routine(text), RoutineMessage::kNotRoutine) << text;
+  // BeginStrings the one-compare path does not take.
+  EXPECT_EQ(routine("8=FIX.4.44|9=9|35=0|10=000|"), RoutineMessage::kHeartbeat);
+  EXPECT_EQ(routine("8=FIX.5.0|9=9|35=D|10=000|"), RoutineMessage::kApplication);
+  EXPECT_EQ(routine("8=FIX.4.|9=9|35=D|10=000|"), RoutineMessage::kApplication);
+  EXPECT_EQ(routine("8=FIX.4.4"), RoutineMessage::kNotRoutine);
+}
+
+TEST(FixScan, TheRoutineClassifierAgreesWithOneThatReadsACharacterAtATime) {
+  // Headers cut and bent at random: every prefix of each, and one character changed.
+  const std::vector<std::string> headers = {
+      fix("8=FIX.4.4|9=65|35=0|34=8|49=BANK|56=EXCH|10=000|"),
+      fix("8=FIX.4.2|9=123|35=D|34=7|43=Y|10=000|"), fix("8=FIXT.1.1|9=9|35=AE|1=2|10=000|"),
+      fix("8=FIX.4.4|9=12345678|35=A|10=000|"), fix("8=FIX.4.0|9=5|35=XYZ12|10=000|")};
+  const std::string replacements = std::string("0123456789:/=|\x01\xFA\xFF AD8935") + '\0';
+  std::size_t compared = 0;
+  for (const std::string& header : headers) {
+    for (std::size_t cut = 0; cut <= header.size(); ++cut) {
+      const std::string prefix = header.substr(0, cut);
+      ASSERT_EQ(classifyRoutineMessage(prefix.data(), prefix.size()), routineByCharacters(prefix))
+          << prefix;
+      ++compared;
+    }
+    for (std::size_t at = 0; at < header.size(); ++at) {
+      for (const char c : replacements) {
+        std::string bent = header;
+        bent[at] = c;
+        ASSERT_EQ(classifyRoutineMessage(bent.data(), bent.size()), routineByCharacters(bent))
+            << bent;
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GT(compared, 1000u);
 }
 
 TEST(FixScan, SkipsAnApplicationMessagesSendingTimeWhenAskedButNeverAnAdminOnes) {
