@@ -23,6 +23,7 @@ import glob
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 
@@ -167,10 +168,12 @@ for args, what in (("0/gap_us:0/consumer:0/gateway_log:0", "Heartbeat, back to b
                     "mixed, back to back, framed by QuickFIX's Parser")):
     if "framed" not in args:
         args += "/framed:0"
-    iterations = 100 if "gap_us:100" in args else 300
+    quiet = "gap_us:100" in args
     DECORATOR.append((f"added by the decorators (paired), {what}",
-                      f"BM_Decorator_Paired/stream:{args}/iterations:{iterations}", "added_pct",
-                      ("<=", 2), None, ("added_ns", "plain_ns")))
+                      f"BM_Decorator_Paired/stream:{args}/iterations:{100 if quiet else 300}",
+                      "added_pct", ("<=", 2), None,
+                      ("added_ns", "plain_ns", "process_spread") if quiet
+                      else ("added_ns", "plain_ns")))
 
 GROUPS = [
     ("EventHub: the FIX thread's hot path (event_hub_bench)", EVENT_HUB,
@@ -193,7 +196,10 @@ GROUPS = [
      "rows (the figures to read) alternate blocks through both sessions and report the median "
      "of the per-block differences as % of QuickFIX's own cost (`plain_ns`): back to back, "
      "thread CPU time of 512-message blocks; spaced 100 µs (the FIX thread sleeps between "
-     "messages, as on a quiet link), the median of 64 messages each timed alone. *consumer "
+     "messages, as on a quiet link), the median of 64 messages each timed alone; how cold the "
+     "host leaves the caches varies more from one process to the next than within one, so "
+     "these rows' figure is the median of every repetition of several more processes "
+     "(`scripts/bench`, QUIET_PROCESSES), their notes giving the spread. *consumer "
      "never sleeps*: the consumer naps 50 µs instead of waiting on the futex, so publishing "
      "never makes a FUTEX_WAKE system call. *gateway with its own log*: both sessions have a "
      "log of record that writes nothing (the monitored one through `MonitoringLogFactory`); "
@@ -477,6 +483,45 @@ def load_results(directory):
     return runs, contexts
 
 
+def merge_process_runs(runs, directory):
+    """Benchmarks run again in several processes (scripts/bench: the quiet-link rows of
+    decorator_bench, which vary more from one process to the next than within one): their
+    figure becomes the median of every repetition of every process, and their cv the spread
+    of those repetitions. Each row's note says how many, and the range of the process medians."""
+    per_name = {}
+    paths = sorted(glob.glob(os.path.join(directory, "*.json")))
+    for index, path in enumerate(paths):
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        for b in data.get("benchmarks", []):
+            if b.get("run_type") != "iteration":
+                continue
+            name = b.get("run_name", b.get("name"))
+            per_name.setdefault(name, {}).setdefault(index, []).append(b)
+    for name, by_process in per_name.items():
+        entries = [b for process in by_process.values() for b in process]
+        merged = dict(entries[0])
+        cv = {}
+        for key in ("added_pct", "added_ns", "plain_ns", "monitored_ns"):
+            values = [float(b[key]) for b in entries if key in b]
+            if not values:
+                continue
+            merged[key] = statistics.median(values)
+            mean = statistics.fmean(values)
+            if len(values) > 1 and mean != 0:
+                cv[key] = statistics.pstdev(values) / abs(mean)
+        process_medians = [statistics.median(float(b["added_pct"]) for b in process)
+                           for process in by_process.values()]
+        # The main run's own median (of its repetitions, in --results) counts in the range.
+        main = runs.get(name, {}).get("median")
+        if main is not None and "added_pct" in main:
+            process_medians.append(float(main["added_pct"]))
+        merged["process_spread"] = (len(entries), len(by_process), min(process_medians),
+                                    max(process_medians))
+        runs[name] = {"median": merged, "cv": cv}
+    return len(paths)
+
+
 NOTES_MARKER = "<!-- Observations: written by hand, kept by scripts/bench. -->"
 DETECTION_BEGIN = "<!-- detection_bench: begin (written by scripts/bench_report.py) -->"
 DETECTION_END = "<!-- detection_bench: end -->"
@@ -549,6 +594,13 @@ def note(entry, base_entry, key):
         return ""
     if isinstance(key, tuple):
         return "; ".join(filter(None, (note(entry, base_entry, k) for k in key)))
+    if key == "process_spread":
+        spread = entry.get(key) if entry else None
+        if not spread:
+            return ""
+        repetitions, processes, low, high = spread
+        return (f"median of {repetitions} repetitions in {processes} more processes; their "
+                f"medians and the main run's ranged {low:.1f}–{high:.1f} %")
     ours = metric(entry, key)
     if ours is None:
         return ""
@@ -640,6 +692,9 @@ def main():
     p.add_argument("--load-after", default="")
     p.add_argument("--commit", default="", help="commit benchmarked (default: HEAD now)")
     p.add_argument("--dirty", action="store_true", help="the work tree had changes")
+    p.add_argument("--process-runs", help="directory of Google Benchmark JSON files, each one "
+                   "process's repetitions (not aggregates) of benchmarks also in --results: "
+                   "their figures are pooled over the processes (merge_process_runs)")
     p.add_argument("--detection", help="JSON written by detection_bench --json")
     p.add_argument("--detection-command", default="detection_bench",
                    help="how detection_bench was run, for the section's header")
@@ -672,6 +727,8 @@ def main():
     runs, contexts = load_results(a.results)
     if not runs:
         sys.exit(f"bench_report: no benchmark JSON in {a.results}")
+    if a.process_runs:
+        merge_process_runs(runs, a.process_runs)
 
     ctx = next(iter(contexts.values()), {})
     lines = [
