@@ -7,7 +7,7 @@ namespace {
 
 // glibc keeps the vDSO among the loaded objects as "linux-vdso.so.1": found without loading
 // anything (RTLD_NOLOAD). The kernel's x86-64 vDSO exports __vdso_clock_gettime; elsewhere,
-// or under a sanitizer or valgrind that hides it, glibc's clock_gettime stays.
+// or under valgrind, which hides it, glibc's clock_gettime stays.
 ClockGettime findVdsoClockGettime() noexcept {
   void* vdso = dlopen("linux-vdso.so.1", RTLD_LAZY | RTLD_LOCAL | RTLD_NOLOAD);
   if (vdso == nullptr) return &clock_gettime;

@@ -212,8 +212,11 @@ void LinkMonitor::absorbTally(LinkIndex link, Nanos nowMono, Nanos nowWall) {
     apply(e, nowMono, nowWall, count);
   };
   // Tallied messages carry the coarse clock, up to one tick behind: take the latest they
-  // can have been, so that a heartbeat deadline is never moved earlier than it is (it may
-  // fire up to one tick late after a burst of messages instead).
+  // can have been, so that a heartbeat deadline is not moved earlier than it is (it may fire
+  // up to one tick late after a burst of messages instead). A VM's timer interrupt can come
+  // late, and the coarse clock fall further behind (4.8 ms with a 4 ms tick seen here): the
+  // deadline may then come that much early, a fraction of a millisecond against the
+  // HeartBtInt x grace it allows.
   const auto latest = [&](Nanos coarseAt) {
     return std::min(coarseAt + coarseMonotonicResolution(), clock_.monotonic());
   };
