@@ -14,12 +14,17 @@ ClockGettime findVdsoClockGettime() noexcept {
   void* symbol = dlsym(vdso, "__vdso_clock_gettime");
   if (symbol == nullptr) return &clock_gettime;
   const auto direct = reinterpret_cast<ClockGettime>(symbol);
-  // Trust it only if it answers as glibc does.
+  // Trust it only if it answers as glibc does: read just before glibc's, the same or a tick
+  // earlier (a second allows for this thread being preempted between the two).
   timespec viaVdso{}, viaLibc{};
   if (direct(CLOCK_MONOTONIC_COARSE, &viaVdso) != 0 ||
-      clock_gettime(CLOCK_MONOTONIC_COARSE, &viaLibc) != 0 || viaLibc.tv_sec < viaVdso.tv_sec)
+      clock_gettime(CLOCK_MONOTONIC_COARSE, &viaLibc) != 0)
     return &clock_gettime;
-  return direct;
+  const auto nanos = [](const timespec& ts) {
+    return static_cast<Nanos>(ts.tv_sec) * kNanosPerSecond + ts.tv_nsec;
+  };
+  const Nanos behind = nanos(viaLibc) - nanos(viaVdso);
+  return behind >= 0 && behind <= kNanosPerSecond ? direct : &clock_gettime;
 }
 
 }  // namespace
