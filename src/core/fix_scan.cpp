@@ -205,21 +205,28 @@ constexpr std::uint32_t kSohMsgTypeTag = wordOf<std::uint32_t>(
     "\x01"
     "35=");
 
-// How many of the characters at `p` are digits, up to `end`. Eight at a time, without a branch
-// per digit: BodyLength's two or three digits would otherwise end in a mispredicted loop exit.
+// How many of the eight characters at `p` (all readable) are digits before the first that is
+// not, or 8. Little-endian only. Without a branch per digit: BodyLength's two or three digits
+// would otherwise end in a mispredicted loop exit.
+inline std::size_t leadingDigitsOfWord(const char* p) noexcept {
+  constexpr std::uint64_t kHighNibbles = 0xF0F0F0F0F0F0F0F0ull;
+  // '0'-'9' are 0x30-0x39: high nibble 3, and still 3 once six is added.
+  constexpr std::uint64_t kDigitHigh = 0x3030303030303030ull;
+  constexpr std::uint64_t kSixes = 0x0606060606060606ull;
+  const std::uint64_t w = loadWord<std::uint64_t>(p);
+  // A byte is flagged when it is no digit. Adding six carries into the next byte only from a
+  // byte 0xFA or above, which is flagged itself: the lowest flagged byte is exact.
+  const std::uint64_t notDigit =
+      ((w & kHighNibbles) ^ kDigitHigh) | (((w + kSixes) & kHighNibbles) ^ kDigitHigh);
+  return notDigit != 0 ? static_cast<std::size_t>(__builtin_ctzll(notDigit) >> 3) : 8;
+}
+
+// How many of the characters at `p` are digits, up to `end`; eight at a time.
 inline std::size_t leadingDigits(const char* p, const char* end) noexcept {
   if constexpr (std::endian::native == std::endian::little) {
     if (end - p >= 8) {
-      constexpr std::uint64_t kHighNibbles = 0xF0F0F0F0F0F0F0F0ull;
-      // '0'-'9' are 0x30-0x39: high nibble 3, and still 3 once six is added.
-      constexpr std::uint64_t kDigitHigh = 0x3030303030303030ull;
-      constexpr std::uint64_t kSixes = 0x0606060606060606ull;
-      const std::uint64_t w = loadWord<std::uint64_t>(p);
-      // A byte is flagged when it is no digit. Adding six carries into the next byte only from
-      // a byte 0xFA or above, which is flagged itself: the lowest flagged byte is exact.
-      const std::uint64_t notDigit =
-          ((w & kHighNibbles) ^ kDigitHigh) | (((w + kSixes) & kHighNibbles) ^ kDigitHigh);
-      if (notDigit != 0) return static_cast<std::size_t>(__builtin_ctzll(notDigit) >> 3);
+      const std::size_t n = leadingDigitsOfWord(p);
+      if (n < 8) return n;
     }
   }
   const char* q = p;
@@ -227,10 +234,17 @@ inline std::size_t leadingDigits(const char* p, const char* end) noexcept {
   return static_cast<std::size_t>(q - p);
 }
 
-}  // namespace
+// A single-character MsgType: the session-level types are 0-5 and A (classify()).
+inline RoutineMessage routineMessageOfType(char t) noexcept {
+  if (t == '0') return RoutineMessage::kHeartbeat;
+  return (t >= '1' && t <= '5') || t == 'A' ? RoutineMessage::kNotRoutine
+                                            : RoutineMessage::kApplication;
+}
 
-// Hot: kept with the decorators' callbacks that call it (src/fix/monitoring_log.cpp).
-[[gnu::hot]] RoutineMessage classifyRoutineMessage(const char* data, std::size_t size) noexcept {
+// Whatever the message looks like. Cold and out of line: classifyRoutineMessage() comes here
+// only for what its fast path does not cover (see there).
+[[gnu::cold, gnu::noinline]] RoutineMessage classifyAnyRoutineMessage(const char* data,
+                                                                      std::size_t size) noexcept {
   // 8=BeginString|9=BodyLength|35=MsgType|, the three fields every message starts with. Only
   // BeginString's length is unknown; BodyLength is digits and a routine MsgType is short, so
   // the rest is compared in place (an up link's FIX thread runs this on every message), a
@@ -255,15 +269,44 @@ inline std::size_t leadingDigits(const char* p, const char* end) noexcept {
     return RoutineMessage::kNotRoutine;
   const char* const type = p + 4;
   if (type[0] == kSoh) return RoutineMessage::kNotRoutine;  // no MsgType
-  if (type[1] == kSoh) {
-    // One character: the session-level types are 0-5 and A (classify()).
-    const char t = type[0];
-    if (t == '0') return RoutineMessage::kHeartbeat;
-    return (t >= '1' && t <= '5') || t == 'A' ? RoutineMessage::kNotRoutine
-                                              : RoutineMessage::kApplication;
-  }
+  if (type[1] == kSoh) return routineMessageOfType(type[0]);
   // Longer types are all application messages, once the field ends.
   return findSoh(type + 2, end) == end ? RoutineMessage::kNotRoutine : RoutineMessage::kApplication;
+}
+
+}  // namespace
+
+// Hot: kept with the decorators' callbacks that call it (src/fix/monitoring_log.cpp). A quiet
+// link's FIX thread meets this code from cold caches, a miss for every cache line it runs
+// through: the fast path below is a few lines of straight code for the shape of nearly every
+// message (FIX.4.x or FIXT.1.1, a BodyLength of one to seven digits, a MsgType of one or two
+// characters, at least 32 bytes in all), and answers exactly as classifyAnyRoutineMessage(),
+// to which it leaves everything else.
+[[gnu::hot]] RoutineMessage classifyRoutineMessage(const char* data, std::size_t size) noexcept {
+  if constexpr (std::endian::native == std::endian::little) {
+    if (size < 32) return classifyAnyRoutineMessage(data, size);
+    // Where BodyLength's tag starts: after 8=FIX.4.x SOH or 8=FIXT.1.1 SOH.
+    std::size_t at = 0;
+    const std::uint64_t begin = loadWord<std::uint64_t>(data);
+    if (begin == wordOf<std::uint64_t>("8=FIX.4.") && data[8] != kSoh && data[9] == kSoh)
+      at = 10;
+    else if (begin == wordOf<std::uint64_t>("8=FIXT.1") &&
+             loadWord<std::uint16_t>(data + 8) == wordOf<std::uint16_t>(".1") && data[10] == kSoh)
+      at = 11;
+    if (at != 0 && loadWord<std::uint16_t>(data + at) == wordOf<std::uint16_t>("9=")) {
+      const std::size_t digits = leadingDigitsOfWord(data + at + 2);
+      // One to seven digits: p is at most data + 20, and what is read from it ends within the
+      // first 27 bytes.
+      const char* const p = data + at + 2 + digits;
+      if (digits != 0 && digits < 8 && loadWord<std::uint32_t>(p) == kSohMsgTypeTag &&
+          p[4] != kSoh) {
+        if (p[5] == kSoh) return routineMessageOfType(p[4]);
+        // Every MsgType of two characters is an application message's.
+        if (p[6] == kSoh) return RoutineMessage::kApplication;
+      }
+    }
+  }
+  return classifyAnyRoutineMessage(data, size);
 }
 
 void scanFixMessage(const char* data, std::size_t size, SessionEvent& event,

@@ -6,7 +6,9 @@
 #include <quickfix/Log.h>
 
 #include <atomic>
+#include <cstddef>
 
+#include <linkwatch/clock.hpp>
 #include <linkwatch/event_hub.hpp>
 
 #include "fix/session_directory.hpp"
@@ -17,7 +19,17 @@ class MonitoringLog : public FIX::Log {
  public:
   // link is kNoLink for the acceptor-wide log (unknown sessions are reported there).
   MonitoringLog(EventHub& hub, LinkIndex link, FIX::Log* inner) noexcept
-      : hub_(hub), link_(link), tally_(hub.tallySlot(link)), inner_(inner) {}
+      : hub_(hub),
+        link_(link),
+        tally_(hub.tallySlot(link)),
+        inner_(inner),
+        coarseClock_(gDirectClockGettime) {}
+
+  // On a cache line of its own: a quiet link's FIX thread reads this object from cold caches
+  // on every message, one miss rather than two when it would straddle lines. (The adapter is
+  // C++14, which has no aligned new-expression.)
+  static void* operator new(std::size_t size);
+  static void operator delete(void* object) noexcept;
 
   void clear() override;
   void backup() override;
@@ -38,7 +50,10 @@ class MonitoringLog : public FIX::Log {
   // SendingTime of inbound application messages is parsed at most once per interval: the
   // skew it gives is a gauge, and parsing it is the costliest part of the scan.
   std::atomic<Nanos> nextSendingTimeSample_{0};
+  // gDirectClockGettime, kept here so that the tallied path reads no global's cache line.
+  const ClockGettime coarseClock_;
 };
+static_assert(sizeof(MonitoringLog) <= kCacheLineSize, "MonitoringLog fits one cache line");
 
 class MonitoringLogFactory : public FIX::LogFactory {
  public:

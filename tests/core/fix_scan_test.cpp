@@ -137,11 +137,17 @@ TEST(FixScan, ReadsBodyLengthsOfAnyLengthAndStopsAtTheFirstNonDigit) {
 }
 
 TEST(FixScan, TheRoutineClassifierAgreesWithOneThatReadsACharacterAtATime) {
-  // Headers cut and bent at random: every prefix of each, and one character changed.
+  // Headers cut and bent: every prefix of each, one character changed, one left out.
   const std::vector<std::string> headers = {
       fix("8=FIX.4.4|9=65|35=0|34=8|49=BANK|56=EXCH|10=000|"),
       fix("8=FIX.4.2|9=123|35=D|34=7|43=Y|10=000|"), fix("8=FIXT.1.1|9=9|35=AE|1=2|10=000|"),
-      fix("8=FIX.4.4|9=12345678|35=A|10=000|"), fix("8=FIX.4.0|9=5|35=XYZ12|10=000|")};
+      fix("8=FIX.4.4|9=12345678|35=A|10=000|"), fix("8=FIX.4.0|9=5|35=XYZ12|10=000|"),
+      // 32 bytes and more, the fast path's shapes and their neighbours: FIXT.1.1, one to
+      // seven BodyLength digits, MsgTypes of one, two and three characters.
+      fix("8=FIXT.1.1|9=1234567|35=0|34=8|49=BANK|56=EXCH|10=000|"),
+      fix("8=FIX.4.4|9=7|35=AE|34=8|49=BANK|56=EXCH|52=20260101-00:00:01|10=000|"),
+      fix("8=FIX.4.1|9=40|35=XYZ|34=8|49=BANK|56=EXCH|10=000|"),
+      fix("8=FIX.4.4|9=40|35=5|34=8|49=BANK|56=EXCH|10=000|")};
   const std::string replacements = std::string("0123456789:/=|\x01\xFA\xFF AD8935") + '\0';
   std::size_t compared = 0;
   for (const std::string& header : headers) {
@@ -159,6 +165,14 @@ TEST(FixScan, TheRoutineClassifierAgreesWithOneThatReadsACharacterAtATime) {
             << bent;
         ++compared;
       }
+    }
+    for (std::size_t at = 0; at < header.size(); ++at) {
+      std::string shorter = header;
+      shorter.erase(at, 1);
+      ASSERT_EQ(classifyRoutineMessage(shorter.data(), shorter.size()),
+                routineByCharacters(shorter))
+          << shorter;
+      ++compared;
     }
   }
   EXPECT_GT(compared, 1000u);
