@@ -60,6 +60,12 @@ constexpr char kMonitoredMember[] = "M002";  // same length: the same bytes to p
 // The same pair for a gateway that has a log of its own (NoopLogFactory).
 constexpr char kPlainLoggedMember[] = "M003";
 constexpr char kMonitoredLoggedMember[] = "M004";
+// Quiet links served by one thread (QuickFIX's SocketAcceptor serves every session on one):
+// as many plain sessions (P101...) as monitored ones (Q101...), names of the same length.
+constexpr std::size_t kQuietLinks = 8;
+std::string quietMember(bool monitored, std::size_t i) {
+  return (monitored ? "Q" : "P") + std::to_string(101 + i);
+}
 
 // Messages per block in the paired benchmark, and in the ring the others cycle through.
 constexpr std::size_t kBlock = 512;
@@ -405,11 +411,19 @@ MonitoringApplication& withLogonGuard(MonitoringApplication& app, LogonGuard& gu
 }
 
 // Both sessions, the hub and its consumer: built once, shared by every benchmark.
+std::vector<std::string> monitoredKeys() {
+  std::vector<std::string> keys{
+      FIX::SessionID(kBeginString, kGateway, kMonitoredMember).toString(),
+      FIX::SessionID(kBeginString, kGateway, kMonitoredLoggedMember).toString()};
+  for (std::size_t i = 0; i < kQuietLinks; ++i)
+    keys.push_back(FIX::SessionID(kBeginString, kGateway, quietMember(true, i)).toString());
+  return keys;
+}
+
 struct World {
   World()
-      : hub(2, 65536),
-        keys({FIX::SessionID(kBeginString, kGateway, kMonitoredMember).toString(),
-              FIX::SessionID(kBeginString, kGateway, kMonitoredLoggedMember).toString()}),
+      : hub(2 + kQuietLinks, 65536),
+        keys(monitoredKeys()),
         directory(keys),
         guard(guardEveryLink(keys)),
         drain(hub),
@@ -422,8 +436,12 @@ struct World {
         monitoredLogged(kMonitoredLoggedMember, monitoringApp, &monitoringLoggedLogs) {
     // The sessions are logged on: LinkMonitor marks an up link's routine messages as not
     // needing a prompt wake-up of the core (EventHub::setPromptWake); do as it does.
-    hub.setPromptWake(0, false);
-    hub.setPromptWake(1, false);
+    for (LinkIndex link = 0; link < hub.linkCount(); ++link) hub.setPromptWake(link, false);
+    for (std::size_t i = 0; i < kQuietLinks; ++i) {
+      quietPlain.push_back(std::make_unique<Rig>(quietMember(false, i), plainApp, nullptr));
+      quietMonitored.push_back(
+          std::make_unique<Rig>(quietMember(true, i), monitoringApp, &monitoringLogs));
+    }
   }
 
   EventHub hub;
@@ -442,6 +460,8 @@ struct World {
   Rig monitored;
   Rig plainLogged;
   Rig monitoredLogged;
+  std::vector<std::unique_ptr<Rig>> quietPlain;
+  std::vector<std::unique_ptr<Rig>> quietMonitored;
 };
 
 World& world() {
@@ -499,51 +519,45 @@ double median(std::vector<double> v) {
 // messages. Spaced: the thread sleeps `gap` before each message, as a FIX thread waits in
 // select() on a quiet link, and each message is timed on its own (CLOCK_MONOTONIC); the
 // block's figure is their median, which a preempted message cannot move.
-double timedBlock(Rig& rig, std::size_t messages, Nanos gap, std::vector<double>& scratch) {
-  rig.ensureRoom(messages);
+// Several rigs take the block's messages in turn, as one thread serving several links does.
+double timedBlock(const std::vector<Rig*>& rigs, std::size_t messages, Nanos gap,
+                  std::vector<double>& scratch) {
+  const std::size_t n = rigs.size();
+  for (Rig* rig : rigs) rig->ensureRoom(messages / n + 1);
   if (gap == 0) {
     const Nanos start = threadCpuNow();
-    for (std::size_t i = 0; i < messages; ++i) rig.feedOne();
+    for (std::size_t i = 0; i < messages; ++i) rigs[i % n]->feedOne();
     return static_cast<double>(threadCpuNow() - start) / static_cast<double>(messages);
   }
   scratch.clear();
   for (std::size_t i = 0; i < messages; ++i) {
     std::this_thread::sleep_for(std::chrono::nanoseconds(gap));
     const Nanos start = monotonicNow();
-    rig.feedOne();
+    rigs[i % n]->feedOne();
     scratch.push_back(static_cast<double>(monotonicNow() - start));
   }
   return median(scratch);
 }
 
 // Pairs of blocks, plain then monitored or the reverse; per-message cost of each half.
-// Arguments: stream, gap between messages in us, consumer mode, whether the gateway has a log
-// of its own (1: both sessions log to NoopLogFactory, the monitored one through
-// MonitoringLogFactory), and whether messages are framed by QuickFIX's Parser (Rig::prepare).
-void BM_Decorator_Paired(benchmark::State& state) {
+void pairedBlocks(benchmark::State& state, Stream stream, Nanos gap, ConsumerMode mode, bool framed,
+                  const std::vector<Rig*>& plainRigs, const std::vector<Rig*>& monitoredRigs) {
   World& w = world();
-  const auto stream = static_cast<Stream>(state.range(0));
-  const Nanos gap = state.range(1) * kNanosPerMicro;
-  const auto mode = static_cast<ConsumerMode>(state.range(2));
-  const bool gatewayLog = state.range(3) != 0;
-  const bool framed = state.range(4) != 0;
-  Rig& plainRig = gatewayLog ? w.plainLogged : w.plain;
-  Rig& monitoredRig = gatewayLog ? w.monitoredLogged : w.monitored;
   const std::size_t messages = gap == 0 ? kBlock : kSpacedBlock;
   w.drain.setMode(mode);
-  plainRig.prepare(stream, framed);
-  monitoredRig.prepare(stream, framed);
+  for (Rig* rig : plainRigs) rig->prepare(stream, framed);
+  for (Rig* rig : monitoredRigs) rig->prepare(stream, framed);
   std::vector<double> plainNs, monitoredNs, addedNs, scratch;
   const std::uint64_t droppedBefore = w.hub.dropped();
   bool plainFirst = true;
   for (auto _ : state) {
     double plain = 0, monitored = 0;
     if (plainFirst) {
-      plain = timedBlock(plainRig, messages, gap, scratch);
-      monitored = timedBlock(monitoredRig, messages, gap, scratch);
+      plain = timedBlock(plainRigs, messages, gap, scratch);
+      monitored = timedBlock(monitoredRigs, messages, gap, scratch);
     } else {
-      monitored = timedBlock(monitoredRig, messages, gap, scratch);
-      plain = timedBlock(plainRig, messages, gap, scratch);
+      monitored = timedBlock(monitoredRigs, messages, gap, scratch);
+      plain = timedBlock(plainRigs, messages, gap, scratch);
     }
     plainFirst = !plainFirst;
     plainNs.push_back(plain);
@@ -551,8 +565,8 @@ void BM_Decorator_Paired(benchmark::State& state) {
     addedNs.push_back(monitored - plain);
   }
   w.drain.setMode(ConsumerMode::kLinkMonitor);
-  checkHealthy(state, plainRig);
-  checkHealthy(state, monitoredRig);
+  for (Rig* rig : plainRigs) checkHealthy(state, *rig);
+  for (Rig* rig : monitoredRigs) checkHealthy(state, *rig);
   const double plainMedian = median(plainNs);
   const double added = median(addedNs);
   state.counters["plain_ns"] = plainMedian;
@@ -562,6 +576,33 @@ void BM_Decorator_Paired(benchmark::State& state) {
   state.counters["dropped"] = static_cast<double>(w.hub.dropped() - droppedBefore);
   state.SetItemsProcessed(state.iterations() * 2 * static_cast<std::int64_t>(messages));
   state.SetLabel(streamName(stream));
+}
+
+// One link each side. Arguments: stream, gap between messages in us, consumer mode, whether
+// the gateway has a log of its own (1: both sessions log to NoopLogFactory, the monitored one
+// through MonitoringLogFactory), and whether messages are framed by QuickFIX's Parser
+// (Rig::prepare).
+void BM_Decorator_Paired(benchmark::State& state) {
+  World& w = world();
+  const bool gatewayLog = state.range(3) != 0;
+  pairedBlocks(state, static_cast<Stream>(state.range(0)), state.range(1) * kNanosPerMicro,
+               static_cast<ConsumerMode>(state.range(2)), state.range(4) != 0,
+               {gatewayLog ? &w.plainLogged : &w.plain},
+               {gatewayLog ? &w.monitoredLogged : &w.monitored});
+}
+
+// Several quiet links on one FIX thread, as QuickFIX's SocketAcceptor serves them: a block's
+// messages go to kQuietLinks sessions in turn, so each message finds the decorators' code
+// warm from the link before but its own link's objects (its log, its tally slot, QuickFIX's
+// session) as cold as that link's last message left them. Arguments: stream, gap in us.
+void BM_Decorator_PairedLinks(benchmark::State& state) {
+  World& w = world();
+  std::vector<Rig*> plainRigs, monitoredRigs;
+  for (const auto& rig : w.quietPlain) plainRigs.push_back(rig.get());
+  for (const auto& rig : w.quietMonitored) monitoredRigs.push_back(rig.get());
+  pairedBlocks(state, static_cast<Stream>(state.range(0)), state.range(1) * kNanosPerMicro,
+               ConsumerMode::kLinkMonitor, false, plainRigs, monitoredRigs);
+  state.counters["links"] = static_cast<double>(kQuietLinks);
 }
 
 // One up link's decorators outside QuickFIX, for the own-work benchmarks: the monitored
@@ -575,18 +616,18 @@ struct DecoratorsAlone {
         directory({key}),
         guard(guardEveryLink({key})),
         application(hub, directory, &inner),
-        log(hub, 0, nullptr),
+        log(new MonitoringLog(hub, 0, nullptr)),  // allocated as MonitoringLogFactory does
         text(s == Stream::kHeartbeat ? heartbeat(2, kMonitoredMember, nowText())
                                      : newOrderSingle(2, kMonitoredMember, nowText())),
         id(kBeginString, kGateway, kMonitoredMember) {
     application.setLogonGuard(&guard);
     hub.setTallyAllowed(0, true);  // up, as the core grants it after the Logon
     message.setString(text, false);
-    log.onIncoming(text);  // the first message is read in full (its SendingTime sample)
+    log->onIncoming(text);  // the first message is read in full (its SendingTime sample)
   }
   // What Session::next calls for an inbound message, QuickFIX's log mutex left out.
   void receive() {
-    log.onIncoming(text);
+    log->onIncoming(text);
     if (stream == Stream::kHeartbeat)
       application.fromAdmin(message, id);
     else
@@ -601,7 +642,7 @@ struct DecoratorsAlone {
   LogonGuard guard;
   EmptyApplication inner;
   MonitoringApplication application;
-  MonitoringLog log;
+  std::unique_ptr<MonitoringLog> log;
   std::string text;
   FIX::Message message;
   FIX::SessionID id;
@@ -710,6 +751,12 @@ BENCHMARK(BM_Decorator_Paired)
     ->ArgNames({"stream", "gap_us", "consumer", "gateway_log", "framed"})
     ->Args({2, 100, 0, 0, 0})
     ->Args({2, 100, 1, 0, 0})
+    ->Iterations(100);
+// Eight quiet links on one thread, each message to the next link: 100 pairs of 64-message
+// blocks, eight messages a link.
+BENCHMARK(BM_Decorator_PairedLinks)
+    ->ArgNames({"stream", "gap_us"})
+    ->Args({2, 100})
     ->Iterations(100);
 
 }  // namespace

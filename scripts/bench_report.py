@@ -174,6 +174,10 @@ for args, what in (("0/gap_us:0/consumer:0/gateway_log:0", "Heartbeat, back to b
                       "added_pct", ("<=", 2), None,
                       ("added_ns", "plain_ns", "process_spread") if quiet
                       else ("added_ns", "plain_ns")))
+DECORATOR.append(("added by the decorators (paired), mixed, one message every 100 µs, eight "
+                  "links on one thread in turn",
+                  "BM_Decorator_PairedLinks/stream:2/gap_us:100/iterations:100", "added_pct",
+                  ("<=", 2), None, ("added_ns", "plain_ns", "process_spread")))
 
 GROUPS = [
     ("EventHub: the FIX thread's hot path (event_hub_bench)", EVENT_HUB,
@@ -199,7 +203,10 @@ GROUPS = [
      "messages, as on a quiet link), the median of 64 messages each timed alone; how cold the "
      "host leaves the caches varies more from one process to the next than within one, so "
      "these rows' figure is the median of every repetition of several more processes "
-     "(`scripts/bench`, QUIET_PROCESSES), their notes giving the spread. *consumer "
+     "(`scripts/bench`, QUIET_PROCESSES), their notes giving the spread. *eight links on one "
+     "thread*: the blocks' messages go to eight sessions on each side in turn, as QuickFIX's "
+     "single-threaded SocketAcceptor serves its links, so each finds the decorators' code warm "
+     "from the link before and its own link's objects as cold as 800 µs left them. *consumer "
      "never sleeps*: the consumer naps 50 µs instead of waiting on the futex, so publishing "
      "never makes a FUTEX_WAKE system call. *gateway with its own log*: both sessions have a "
      "log of record that writes nothing (the monitored one through `MonitoringLogFactory`); "
