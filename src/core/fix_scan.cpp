@@ -247,18 +247,10 @@ inline RoutineMessage routineMessageOfType(char t) noexcept {
                                                                       std::size_t size) noexcept {
   // 8=BeginString|9=BodyLength|35=MsgType|, the three fields every message starts with. Only
   // BeginString's length is unknown; BodyLength is digits and a routine MsgType is short, so
-  // the rest is compared in place (an up link's FIX thread runs this on every message), a
-  // word at a time where the text is fixed.
+  // the rest is compared in place.
   const char* const end = data + size;
-  const char* p;
-  // FIX.4.0 to FIX.4.4, the BeginString of nearly every link: one compare instead of a search.
-  if (size >= 10 && loadWord<std::uint64_t>(data) == wordOf<std::uint64_t>("8=FIX.4.") &&
-      data[8] != kSoh && data[9] == kSoh) {
-    p = data + 9;
-  } else {
-    if (size < 2 || data[0] != '8' || data[1] != '=') return RoutineMessage::kNotRoutine;
-    p = findSoh(data + 2, end);
-  }
+  if (size < 2 || data[0] != '8' || data[1] != '=') return RoutineMessage::kNotRoutine;
+  const char* p = findSoh(data + 2, end);
   if (end - p < 9 || loadWord<std::uint16_t>(p + 1) != wordOf<std::uint16_t>("9="))
     return RoutineMessage::kNotRoutine;
   p += 3;
